@@ -1,0 +1,73 @@
+# Venue Desk — the two commands of the README are `make run` and `make test`. Every target installs
+# what it needs first (Debian packages when root, npm packages, cargo tools) and is idempotent.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TAURI_DRIVER_VERSION := 2.1.0
+# Under no display (CI, a server), tests and benchmarks run on a virtual 1366×768 screen.
+XVFB := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1366x768x24")
+# One feature set for the whole workspace, so the app, its tests and the benches share one build.
+CARGO_ALL := cargo build --workspace --all-targets
+
+.PHONY: help setup deps-system deps-npm deps-tools ui bindings build run run-headless test test-ui test-rust bench clean
+
+help:
+	@echo "make run           open Venue Desk with the built-in demo venue (embedded SQLite)"
+	@echo "make run-headless  the same on a virtual display (no screen needed)"
+	@echo "make test          install what is needed, then run every test (UI, Rust, end-to-end)"
+	@echo "make bench         print the performance figures (docs/performance.md)"
+	@echo "make bindings      regenerate ui/src/bindings.ts from the Rust commands"
+
+deps-system:
+	@bash installer/bootstrap-debian.sh
+
+ui/node_modules/.installed: ui/package.json ui/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20.19 or newer (Debian: apt-get install nodejs npm from a current source)"; exit 1; }
+	cd ui && npm ci --no-audit --no-fund
+	@touch $@
+
+deps-npm: ui/node_modules/.installed
+
+deps-tools:
+	@command -v tauri-driver >/dev/null || [ -x "$$HOME/.cargo/bin/tauri-driver" ] || cargo install tauri-driver --version $(TAURI_DRIVER_VERSION) --locked
+
+setup: deps-system deps-npm deps-tools
+
+ui: deps-npm
+	cd ui && npm run build
+
+build: deps-system ui
+	$(CARGO_ALL)
+
+run: build
+	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
+	  echo "No display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open here."; \
+	  echo "Run 'make run-headless' to start Venue Desk on a virtual display (Xvfb) instead,"; \
+	  echo "or run 'make run' from a desktop session."; exit 2; fi
+	./target/debug/venue-desk
+
+run-headless: build
+	@echo "Starting Venue Desk on a virtual display; screenshot in test-artifacts/run-headless.png after 8 s. Ctrl-C stops it."
+	@mkdir -p test-artifacts
+	xvfb-run -a -s "-screen 0 1366x768x24" bash -c './target/debug/venue-desk & pid=$$!; sleep 8; \
+	  (command -v import >/dev/null && import -window root test-artifacts/run-headless.png) || true; wait $$pid'
+
+bindings:
+	UPDATE_BINDINGS=1 cargo test -p venue-desk --lib commands::tests::committed_bindings_are_current
+
+test-ui: deps-npm
+	cd ui && npm test
+
+test-rust: deps-system deps-tools ui
+	$(CARGO_ALL)
+	$(XVFB) cargo test --workspace
+
+test: test-ui test-rust
+
+bench: deps-system ui
+	cargo build --release --workspace --bins
+	$(XVFB) ./target/release/bench
+
+clean:
+	rm -rf target ui/dist ui/node_modules test-artifacts

@@ -1,0 +1,163 @@
+//! The Tauri shell: logging, the window, plugins, and the bridge from services to the UI. The
+//! only module that touches Tauri besides the command adapters.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tauri::Manager;
+use tauri_specta::Event;
+
+use crate::clock::SystemClock;
+use crate::commands::{self, AppState};
+use crate::{Services, cli, paths};
+
+/// Opens the window; returns the process exit code.
+pub fn run(cli_config: Option<PathBuf>) -> i32 {
+    if let Some(msg) = no_display_message() {
+        eprintln!("{msg}");
+        return 3;
+    }
+    let data_dir = paths::data_dir();
+    let _log_guard = init_logging(&paths::log_dir(&data_dir));
+
+    let state = tauri::async_runtime::block_on(async {
+        let config = match cli::load_config(cli_config) {
+            Ok(c) => c,
+            Err(e) => return AppState::Failed(e),
+        };
+        match Services::open(config, Arc::new(SystemClock)).await {
+            Ok(s) => {
+                if let Err(e) = s.record_start().await {
+                    return AppState::Failed(e);
+                }
+                AppState::Ready(Arc::new(s))
+            }
+            Err(e) => AppState::Failed(e),
+        }
+    });
+    match &state {
+        AppState::Failed(e) => {
+            tracing::error!(error = %e, "Venue Desk refused to start");
+            eprintln!("{}", e.message());
+        }
+        AppState::Ready(s) => {
+            tracing::info!(venue = %s.config.code, db = %s.config.database_url, "services started")
+        }
+    }
+    let journal = match &state {
+        AppState::Ready(s) => Some(s.journal.clone()),
+        AppState::Failed(_) => None,
+    };
+
+    let specta = commands::specta_builder::<tauri::Wry>();
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            // A second start brings the running window forward instead of opening a rival.
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .manage(state)
+        .invoke_handler(specta.invoke_handler())
+        .setup(move |app| {
+            specta.mount_events(app);
+            if let Some(journal) = journal {
+                let handle = app.handle().clone();
+                let mut rx = journal.subscribe();
+                tauri::async_runtime::spawn(async move {
+                    use tokio::sync::broadcast::error::RecvError;
+                    loop {
+                        match rx.recv().await {
+                            Ok(notice) => {
+                                let _ = notice.emit(&handle);
+                            }
+                            Err(RecvError::Lagged(_)) => continue,
+                            Err(RecvError::Closed) => break,
+                        }
+                    }
+                });
+            }
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!(error = %e, "window failed");
+            eprintln!("Venue Desk could not open its window: {e}");
+            1
+        }
+    }
+}
+
+/// Called when the UI's first screen is interactive. With `VENUE_DESK_READY_FILE` set (by the
+/// start-up benchmark) it also writes that file.
+pub fn mark_ui_ready() {
+    tracing::info!("ui ready");
+    if let Some(path) = std::env::var_os("VENUE_DESK_READY_FILE")
+        && let Err(e) = std::fs::write(&path, std::process::id().to_string())
+    {
+        tracing::warn!(error = %e, "cannot write the ready file");
+    }
+}
+
+fn no_display_message() -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let has = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
+    if has("DISPLAY") || has("WAYLAND_DISPLAY") {
+        return None;
+    }
+    Some(
+        "Venue Desk needs a graphical display, and none was found (DISPLAY and WAYLAND_DISPLAY are unset).\n\
+         - On a desktop: start it from the desktop session.\n\
+         - Without a screen (a server, CI): run it under a virtual display, e.g. `xvfb-run -a venue-desk`,\n\
+           or `make run-headless`, which starts Xvfb and saves a screenshot.\n\
+         - Terminal tools work without a display: `venue-desk journal verify`, `venue-desk config check`."
+            .into(),
+    )
+}
+
+/// Structured (JSON) logs to daily files in the log directory, 14 kept; a readable copy to stderr.
+fn init_logging(dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::prelude::*;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("VENUE_DESK_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,tao=warn,wry=warn,sqlx=warn")
+        })
+    };
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(filter());
+    let file = std::fs::create_dir_all(dir).ok().and_then(|_| {
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("venue-desk")
+            .filename_suffix("log")
+            .max_log_files(14)
+            .build(dir)
+            .ok()
+    });
+    match file {
+        Some(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let json = tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(writer)
+                .with_filter(filter());
+            let _ = tracing_subscriber::registry()
+                .with(stderr)
+                .with(json)
+                .try_init();
+            Some(guard)
+        }
+        None => {
+            let _ = tracing_subscriber::registry().with(stderr).try_init();
+            tracing::warn!(dir = %dir.display(), "cannot write log files; logging to stderr only");
+            None
+        }
+    }
+}

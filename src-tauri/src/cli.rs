@@ -1,0 +1,141 @@
+//! Subcommands of the `venue-desk` binary, for administrators at a terminal and for scripts.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::clock::SystemClock;
+use crate::error::{Locale, locale};
+use crate::journal::BreakKind;
+use crate::{Services, config, paths};
+
+pub enum Invocation {
+    Window { config: Option<PathBuf> },
+    Command(Command),
+}
+
+pub enum Command {
+    JournalVerify { config: Option<PathBuf> },
+    CheckConfig { config: Option<PathBuf> },
+}
+
+pub const USAGE: &str = "\
+Usage: venue-desk [--config VENUE.toml]                 open the window
+       venue-desk [--config VENUE.toml] journal verify  check the journal's hash chain
+       venue-desk [--config VENUE.toml] config check    validate the venue file and exit
+
+Without --config: VENUE_DESK_CONFIG, else venue.toml in the configuration directory, else the
+built-in demo venue. VENUE_DESK_DATA_DIR overrides where data is kept.";
+
+pub fn parse(args: &[String]) -> Result<Invocation, String> {
+    let mut config = None;
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--config" => {
+                config =
+                    Some(PathBuf::from(it.next().ok_or_else(|| {
+                        format!("--config needs a file\n\n{USAGE}")
+                    })?))
+            }
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            s if s.starts_with("--config=") => {
+                config = Some(PathBuf::from(&s["--config=".len()..]))
+            }
+            // Arguments the platform or a test driver adds to GUI launches are not ours to judge.
+            s if s.starts_with("-psn_") => {}
+            s => rest.push(s),
+        }
+    }
+    match rest.as_slice() {
+        [] => Ok(Invocation::Window { config }),
+        ["journal", "verify"] => Ok(Invocation::Command(Command::JournalVerify { config })),
+        ["config", "check"] => Ok(Invocation::Command(Command::CheckConfig { config })),
+        other => Err(format!("unknown command: {}\n\n{USAGE}", other.join(" "))),
+    }
+}
+
+/// Loads the venue configuration the same way the window does.
+pub fn load_config(cli_config: Option<PathBuf>) -> crate::error::Result<config::VenueConfig> {
+    let data_dir = paths::data_dir();
+    match paths::venue_file(cli_config) {
+        Some(path) => config::load(&path, &data_dir),
+        None => Ok(config::demo(&data_dir)),
+    }
+}
+
+pub fn run(cmd: Command) -> i32 {
+    if std::env::var("LANG").is_ok_and(|l| l.starts_with("en")) {
+        crate::error::set_locale(Locale::En);
+    }
+    let zh = locale() == Locale::ZhCn;
+    match cmd {
+        Command::CheckConfig { config } => match load_config(config) {
+            Ok(c) => {
+                println!(
+                    "OK: {} {} — {} rooms, {} devices",
+                    c.code,
+                    c.name,
+                    c.rooms.len(),
+                    c.devices.len()
+                );
+                0
+            }
+            Err(e) => {
+                eprintln!("{}", e.message());
+                2
+            }
+        },
+        Command::JournalVerify { config } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(async move {
+                let cfg = match load_config(config) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("{}", e.message());
+                        return 2;
+                    }
+                };
+                let services = match Services::open(cfg, Arc::new(SystemClock)).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("{}", e.message());
+                        return 2;
+                    }
+                };
+                match services.journal.verify().await {
+                    Ok(r) if r.ok => {
+                        let head = r.head_hash.unwrap_or_else(|| "-".into());
+                        if zh {
+                            println!("OK：日志链完整，共 {} 条记录，链头 {head}", r.count);
+                        } else {
+                            println!("OK: {} records, chain intact, head {head}", r.count);
+                        }
+                        0
+                    }
+                    Ok(r) => {
+                        let seq = r.broken_at_seq.unwrap_or_default();
+                        let (why_zh, why_en) = match r.break_kind {
+                            Some(BreakKind::MissingRecord) => ("缺少该序号的记录（被删除）", "the record with this number is missing (deleted)"),
+                            Some(BreakKind::LinkMismatch) => ("与前一条记录的链接不符", "it does not link to the record before it"),
+                            _ => ("内容与其哈希不符（被修改）", "its content no longer matches its hash (edited)"),
+                        };
+                        if zh {
+                            println!("BROKEN：日志链在第 {seq} 条断开：{why_zh}。此前 {} 条记录完好。", r.count);
+                        } else {
+                            println!("BROKEN at record {seq}: {why_en}. The {} records before it are intact.", r.count);
+                        }
+                        1
+                    }
+                    Err(e) => {
+                        eprintln!("{}", e.message());
+                        2
+                    }
+                }
+            })
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Thin `#[tauri::command]` adapters: check the caller's role, call one service function, return
+//! its result. The TypeScript bindings in ui/src/bindings.ts are generated from this list.
+
+mod journal;
+mod operators;
+mod session;
+mod system;
+
+use std::sync::Arc;
+
+use specta_typescript::{BigIntExportBehavior, Typescript};
+use tauri::Runtime;
+
+use crate::Services;
+use crate::domain::operator::Role;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Who may call what. One place, so the role tests can walk it.
+pub mod allow {
+    use super::Role;
+    pub const ANY_ROLE: &[Role] = &Role::ALL;
+    pub const ADMINISTRATOR: &[Role] = &[Role::Administrator];
+}
+
+/// Tauri-managed state: the services, or why they could not start.
+pub enum AppState {
+    Ready(Arc<Services>),
+    /// The app refused to start (bad venue file, unreadable database): the window shows why and
+    /// no service runs.
+    Failed(Error),
+}
+
+impl AppState {
+    pub fn services(&self) -> Result<&Services> {
+        match self {
+            AppState::Ready(s) => Ok(s),
+            AppState::Failed(e) => Err(Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "Venue Desk 未能启动：{}",
+                    e.message_in(crate::error::Locale::ZhCn)
+                ),
+                format!(
+                    "Venue Desk could not start: {}",
+                    e.message_in(crate::error::Locale::En)
+                ),
+            )),
+        }
+    }
+}
+
+pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
+    tauri_specta::Builder::<R>::new()
+        .commands(tauri_specta::collect_commands![
+            system::app_info,
+            system::set_locale,
+            system::ui_ready,
+            system::venue_overview,
+            session::setup_first_administrator,
+            session::login,
+            session::verify_second_factor,
+            session::confirm_enrolment,
+            session::current_session,
+            session::logout,
+            session::lock_session,
+            session::unlock_session,
+            session::report_activity,
+            session::change_own_password,
+            operators::list_operators,
+            operators::create_operator,
+            operators::set_operator_disabled,
+            operators::reset_operator_password,
+            operators::change_operator_role,
+            operators::reset_operator_second_factor,
+            journal::query_journal,
+            journal::journal_filter_choices,
+            journal::verify_journal,
+        ])
+        .events(tauri_specta::collect_events![
+            crate::journal::JournalAppended
+        ])
+}
+
+pub const BINDINGS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings.ts");
+
+/// The TypeScript the UI imports. Deterministic, so a test can tell when the file is stale.
+pub fn render_bindings() -> String {
+    let dir = tempfile_dir();
+    let path = dir.join("bindings.ts");
+    specta_builder::<tauri::Wry>()
+        .export(
+            Typescript::default()
+                .bigint(BigIntExportBehavior::Number)
+                .header("// Generated from the Rust commands by `make bindings`. Do not edit.\n// @ts-nocheck"),
+            &path,
+        )
+        .expect("bindings export");
+    let text = std::fs::read_to_string(&path).expect("bindings written");
+    let _ = std::fs::remove_dir_all(&dir);
+    text
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "venue-desk-bindings-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn committed_bindings_are_current() {
+        let fresh = super::render_bindings();
+        let committed = std::fs::read_to_string(super::BINDINGS_PATH).unwrap_or_default();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(super::BINDINGS_PATH, &fresh).unwrap();
+            return;
+        }
+        assert!(
+            fresh == committed,
+            "ui/src/bindings.ts is stale: the Rust commands or types changed. Run `make bindings` and commit the result."
+        );
+    }
+}

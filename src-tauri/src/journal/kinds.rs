@@ -1,0 +1,48 @@
+//! What the journal records, and which records go upward (and under which event type).
+
+macro_rules! event_kinds {
+    ($( $(#[$doc:meta])* $variant:ident => $name:literal, $upward:expr; )*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventKind { $( $(#[$doc])* $variant, )* }
+
+        impl EventKind {
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant),*];
+
+            /// The name stored in the journal.
+            pub fn as_str(self) -> &'static str {
+                match self { $(EventKind::$variant => $name,)* }
+            }
+
+            /// The event type sent to the comprehensive service system; `None` stays local.
+            pub fn upward_type(self) -> Option<&'static str> {
+                match self { $(EventKind::$variant => $upward,)* }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    /// The application started with a venue configuration.
+    AppStarted => "app.started", None;
+    /// First administrator created at first run.
+    FirstAdministratorCreated => "operator.first_admin", Some("OPERATOR_CREATED");
+    OperatorLogin => "operator.login", Some("OPERATOR_LOGIN");
+    OperatorLogout => "operator.logout", Some("OPERATOR_LOGOUT");
+    /// Too many failed sign-ins; the account is locked.
+    OperatorLockedOut => "operator.locked_out", Some("OPERATOR_LOCKED_OUT");
+    SessionLocked => "operator.session_locked", None;
+    SessionUnlocked => "operator.session_unlocked", None;
+    SecondFactorEnrolled => "operator.totp_enrolled", Some("OPERATOR_2FA_ENROLLED");
+    OwnPasswordChanged => "operator.password_changed", Some("OPERATOR_PASSWORD_CHANGED");
+    OperatorCreated => "operator.created", Some("OPERATOR_CREATED");
+    OperatorDisabled => "operator.disabled", Some("OPERATOR_DISABLED");
+    OperatorEnabled => "operator.enabled", Some("OPERATOR_ENABLED");
+    OperatorPasswordReset => "operator.password_reset", Some("OPERATOR_PASSWORD_RESET");
+    OperatorRoleChanged => "operator.role_changed", Some("OPERATOR_ROLE_CHANGED");
+    SecondFactorReset => "operator.totp_reset", Some("OPERATOR_2FA_RESET");
+    /// A command was refused because the operator's role does not allow it.
+    AccessDenied => "operator.access_denied", Some("OPERATOR_ACCESS_DENIED");
+    JournalVerified => "journal.verified", None;
+    /// A device came online, went offline, or reported a fault.
+    DeviceHealth => "device.health", Some("DEVICE_HEALTH");
+}

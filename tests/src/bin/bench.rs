@@ -1,0 +1,269 @@
+//! `make bench`: measures the quality targets of ../shared/design/quality.md that exist so far
+//! and prints them as a table. Each comparison is measured in the same run as its baseline.
+//!
+//!   P2  device events into journal + outbox (group commit) vs plain batched inserts
+//!   P7  start to interactive window, and resident memory of the app and its webview processes
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use venue_desk::clock::SystemClock;
+use venue_desk::journal::{Actor, Entry, EventKind, Journal, Outcome};
+use venue_desk::store::Store;
+use venue_desk::store::journal::{JournalRow, baseline_insert};
+
+struct Row {
+    id: &'static str,
+    what: String,
+    figure: String,
+    target: &'static str,
+    baseline: String,
+}
+
+fn main() {
+    let mut rows = Vec::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rows.push(rt.block_on(p2_journal_throughput(50_000)));
+    match p7_startup(5) {
+        Ok(r) => rows.extend(r),
+        Err(e) => rows.push(Row {
+            id: "P7",
+            what: "start to interactive".into(),
+            figure: format!("not measured: {e}"),
+            target: "< 2 s",
+            baseline: "-".into(),
+        }),
+    }
+    println!("| id | what | measured | target | baseline (same run) |");
+    println!("|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            r.id, r.what, r.figure, r.target, r.baseline
+        );
+    }
+}
+
+fn device_event(i: usize) -> Entry {
+    Entry::new(Actor::device("door-entrance"), EventKind::DeviceHealth, "door-entrance", Outcome::Ok)
+        .with_detail(serde_json::json!({"state": if i.is_multiple_of(2) { "online" } else { "offline" }, "serialNo": i}))
+}
+
+async fn p2_journal_throughput(n: usize) -> Row {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        Store::open(&format!(
+            "sqlite://{}",
+            dir.path().join("bench.db").display()
+        ))
+        .await
+        .unwrap(),
+    );
+    let journal = Journal::start(
+        store.clone(),
+        Arc::new(SystemClock),
+        chrono_tz::Asia::Shanghai,
+        "BENCH".into(),
+    );
+
+    // Journal + outbox: events arrive from devices one at a time; the writer commits in groups.
+    let t = Instant::now();
+    let mut pending = Vec::with_capacity(n);
+    for i in 0..n {
+        pending.push(journal.submit(device_event(i)).await.unwrap());
+    }
+    for p in pending {
+        p.await.unwrap().unwrap();
+    }
+    let journal_secs = t.elapsed().as_secs_f64();
+    assert!(journal.verify().await.unwrap().ok);
+
+    // Baseline: the same rows, already built, inserted in batches of the same size into a plain
+    // table of the same database.
+    let template = JournalRow {
+        seq: 0,
+        recorded_at: "2026-11-23T08:30:00+08:00".into(),
+        recorded_at_ms: 0,
+        actor: "device:door-entrance".into(),
+        actor_role: None,
+        kind: "device.health".into(),
+        subject: "door-entrance".into(),
+        outcome: "ok".into(),
+        detail: "{\"serialNo\":0,\"state\":\"online\"}".into(),
+        prev_hash: "0".repeat(64),
+        hash: "0".repeat(64),
+    };
+    let plain: Vec<JournalRow> = (0..n)
+        .map(|i| JournalRow {
+            seq: i as i64 + 1,
+            ..template.clone()
+        })
+        .collect();
+    let t = Instant::now();
+    for chunk in plain.chunks(1024) {
+        let mut w = store.begin_write().await.unwrap();
+        baseline_insert(&mut w, chunk).await.unwrap();
+        w.commit().await.unwrap();
+    }
+    let plain_secs = t.elapsed().as_secs_f64();
+
+    let journal_rate = n as f64 / journal_secs;
+    let plain_rate = n as f64 / plain_secs;
+    Row {
+        id: "P2",
+        what: format!("{n} device events → journal + outbox (SHA-256 chain, synchronous=FULL)"),
+        figure: format!("{journal_rate:.0} events/s"),
+        target: "≥ 5,000 events/s",
+        baseline: format!(
+            "plain batched inserts {plain_rate:.0} rows/s (journal at {:.0}% of it)",
+            100.0 * journal_rate / plain_rate
+        ),
+    }
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Resident memory (kB) of `pid` and, separately, of its descendants.
+fn rss_tree_kb(pid: u32) -> (u64, u64, Vec<String>) {
+    let mut parent_of = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let after = &stat[stat.rfind(')').map(|i| i + 2).unwrap_or(0)..];
+        let ppid: u32 = after
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        parent_of.push((p, ppid));
+    }
+    let rss = |p: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{p}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    let mut children = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(p) = frontier.pop() {
+        for (c, pp) in &parent_of {
+            if *pp == p {
+                children.push(*c);
+                frontier.push(*c);
+            }
+        }
+    }
+    let names = children
+        .iter()
+        .filter_map(|c| {
+            std::fs::read_to_string(format!("/proc/{c}/comm"))
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
+        .collect();
+    (rss(pid), children.iter().map(|c| rss(*c)).sum(), names)
+}
+
+fn p7_startup(runs: usize) -> Result<Vec<Row>, String> {
+    let app = std::env::var_os("VENUE_DESK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/release/venue-desk"));
+    if !app.is_file() {
+        return Err(format!(
+            "{} is missing (make bench builds it)",
+            app.display()
+        ));
+    }
+    if std::env::var_os("DISPLAY").is_none() {
+        return Err("no DISPLAY (make bench runs under Xvfb)".into());
+    }
+    let mut times_ms = Vec::new();
+    let mut mem = (0, 0, Vec::new());
+    for run in 0..runs {
+        // Run 0 starts on an empty data directory (first run: creates and migrates the
+        // database); later runs reuse it, as a workstation does every morning.
+        let scratch = workspace().join("target/bench-startup");
+        if run == 0 {
+            let _ = std::fs::remove_dir_all(&scratch);
+        }
+        let ready = scratch.join("ready");
+        let _ = std::fs::remove_file(&ready);
+        let t = Instant::now();
+        let mut child = Command::new(&app)
+            .env("VENUE_DESK_DATA_DIR", scratch.join("data"))
+            .env("XDG_CONFIG_HOME", scratch.join("config"))
+            .env("XDG_DATA_HOME", scratch.join("xdg-data"))
+            .env("XDG_CACHE_HOME", scratch.join("cache"))
+            .env("VENUE_DESK_READY_FILE", &ready)
+            .env_remove("VENUE_DESK_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        while !ready.exists() {
+            if t.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                return Err("the window did not become interactive within 30 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        times_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        if run == runs - 1 {
+            std::thread::sleep(Duration::from_secs(2));
+            mem = rss_tree_kb(child.id());
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let first = times_ms[0];
+    let mut warm = times_ms[1..].to_vec();
+    warm.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let median = warm[warm.len() / 2];
+    let max = warm.last().copied().unwrap_or(first);
+    let (app_kb, web_kb, names) = mem;
+    Ok(vec![
+        Row {
+            id: "P7",
+            what: format!(
+                "process start → first screen interactive ({} runs, release build, Xvfb)",
+                runs
+            ),
+            figure: format!(
+                "median {median:.0} ms, max {max:.0} ms; first run (new database) {first:.0} ms"
+            ),
+            target: "< 2 s",
+            baseline: "-".into(),
+        },
+        Row {
+            id: "P7",
+            what: "resident memory 2 s after start".into(),
+            figure: format!(
+                "app {} MiB + webview processes {} MiB ({})",
+                app_kb / 1024,
+                web_kb / 1024,
+                names.join(", ")
+            ),
+            target: "reported",
+            baseline: "-".into(),
+        },
+    ])
+}

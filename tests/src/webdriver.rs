@@ -1,0 +1,185 @@
+//! A small W3C WebDriver client (the handful of endpoints the end-to-end tests use), over ureq.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub const ENTER: &str = "\u{E007}";
+
+pub struct Session {
+    agent: ureq::Agent,
+    base: String,
+    id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Element(String);
+
+impl Session {
+    /// Starts the application at `app_path` through the driver at `driver_url`.
+    pub fn start(driver_url: &str, app_path: &str) -> Result<Session, String> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": app_path}}}});
+        let v = call(&agent, "POST", &format!("{driver_url}/session"), Some(caps))?;
+        let id = v["sessionId"]
+            .as_str()
+            .ok_or_else(|| format!("no session id in {v}"))?
+            .to_string();
+        Ok(Session {
+            agent,
+            base: format!("{driver_url}/session/{id}"),
+            id,
+        })
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        call(&self.agent, method, &format!("{}{path}", self.base), body)
+    }
+
+    pub fn find(&self, css: &str) -> Result<Element, String> {
+        let v = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        )?;
+        v[ELEMENT_KEY]
+            .as_str()
+            .map(|s| Element(s.to_string()))
+            .ok_or_else(|| format!("no element for {css}: {v}"))
+    }
+
+    /// Waits until an element matching `css` is present and displayed.
+    pub fn wait(&self, css: &str, timeout: Duration) -> Result<Element, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let last = match self.find(css) {
+                Ok(e) if self.displayed(&e).unwrap_or(false) => return Ok(e),
+                Ok(_) => format!("{css} is present but hidden"),
+                Err(e) => e,
+            };
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "timed out after {timeout:?} waiting for {css}: {last}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the text of `css` contains `needle`.
+    pub fn wait_text(&self, css: &str, needle: &str, timeout: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = self
+                .find(css)
+                .and_then(|e| self.text(&e))
+                .unwrap_or_default();
+            if text.contains(needle) {
+                return Ok(text);
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "timed out waiting for {css} to contain {needle:?}; it says {text:?}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn displayed(&self, e: &Element) -> Result<bool, String> {
+        Ok(self
+            .call("GET", &format!("/element/{}/displayed", e.0), None)?
+            .as_bool()
+            .unwrap_or(false))
+    }
+
+    pub fn click(&self, css: &str) -> Result<(), String> {
+        let e = self.wait(css, Duration::from_secs(10))?;
+        self.call("POST", &format!("/element/{}/click", e.0), Some(json!({})))
+            .map(|_| ())
+    }
+
+    /// Clears the input and types `text` into it.
+    pub fn fill(&self, css: &str, text: &str) -> Result<(), String> {
+        let e = self.wait(css, Duration::from_secs(10))?;
+        self.call("POST", &format!("/element/{}/clear", e.0), Some(json!({})))?;
+        self.call(
+            "POST",
+            &format!("/element/{}/value", e.0),
+            Some(json!({"text": text})),
+        )
+        .map(|_| ())
+    }
+
+    pub fn text(&self, e: &Element) -> Result<String, String> {
+        Ok(self
+            .call("GET", &format!("/element/{}/text", e.0), None)?
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    pub fn text_of(&self, css: &str) -> Result<String, String> {
+        let e = self.wait(css, Duration::from_secs(10))?;
+        self.text(&e)
+    }
+
+    pub fn execute(&self, script: &str) -> Result<Value, String> {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+    }
+
+    pub fn screenshot(&self, path: &std::path::Path) -> Result<(), String> {
+        let v = self.call("GET", "/screenshot", None)?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().ok_or("screenshot is not a string")?)
+            .map_err(|e| e.to_string())?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(path, png).map_err(|e| e.to_string())
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = call(&self.agent, "DELETE", &self.base, None);
+    }
+}
+
+fn call(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    body: Option<Value>,
+) -> Result<Value, String> {
+    let resp = match (method, body) {
+        ("GET", _) => agent.get(url).call(),
+        ("DELETE", _) => agent.delete(url).call(),
+        (_, Some(b)) => agent.post(url).send_json(b),
+        (_, None) => agent.post(url).send_empty(),
+    };
+    let mut resp = resp.map_err(|e| format!("{method} {url}: {e}"))?;
+    let status = resp.status();
+    let v: Value = resp
+        .body_mut()
+        .read_json()
+        .map_err(|e| format!("{method} {url}: unreadable reply: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("{method} {url}: {status}: {}", v["value"]));
+    }
+    Ok(v["value"].clone())
+}
