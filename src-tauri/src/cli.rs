@@ -34,14 +34,10 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
         match a.as_str() {
             "--config" => {
                 config =
-                    Some(PathBuf::from(it.next().ok_or_else(|| {
-                        format!("--config needs a file\n\n{USAGE}")
-                    })?))
+                    Some(PathBuf::from(it.next().ok_or_else(|| format!("--config needs a file\n\n{USAGE}"))?))
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
-            s if s.starts_with("--config=") => {
-                config = Some(PathBuf::from(&s["--config=".len()..]))
-            }
+            s if s.starts_with("--config=") => config = Some(PathBuf::from(&s["--config=".len()..])),
             // Arguments the platform or a test driver adds to GUI launches are not ours to judge.
             s if s.starts_with("-psn_") => {}
             s => rest.push(s),
@@ -72,13 +68,7 @@ pub fn run(cmd: Command) -> i32 {
     match cmd {
         Command::CheckConfig { config } => match load_config(config) {
             Ok(c) => {
-                println!(
-                    "OK: {} {} — {} rooms, {} devices",
-                    c.code,
-                    c.name,
-                    c.rooms.len(),
-                    c.devices.len()
-                );
+                println!("OK: {} {} — {} rooms, {} devices", c.code, c.name, c.rooms.len(), c.devices.len());
                 0
             }
             Err(e) => {
@@ -87,10 +77,8 @@ pub fn run(cmd: Command) -> i32 {
             }
         },
         Command::JournalVerify { config } => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
+            let rt =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
             rt.block_on(async move {
                 let cfg = match load_config(config) {
                     Ok(c) => c,
@@ -119,14 +107,28 @@ pub fn run(cmd: Command) -> i32 {
                     Ok(r) => {
                         let seq = r.broken_at_seq.unwrap_or_default();
                         let (why_zh, why_en) = match r.break_kind {
-                            Some(BreakKind::MissingRecord) => ("缺少该序号的记录（被删除）", "the record with this number is missing (deleted)"),
-                            Some(BreakKind::LinkMismatch) => ("与前一条记录的链接不符", "it does not link to the record before it"),
-                            _ => ("内容与其哈希不符（被修改）", "its content no longer matches its hash (edited)"),
+                            Some(BreakKind::MissingRecord) => (
+                                "缺少该序号的记录（被删除）",
+                                "the record with this number is missing (deleted)",
+                            ),
+                            Some(BreakKind::LinkMismatch) => {
+                                ("与前一条记录的链接不符", "it does not link to the record before it")
+                            }
+                            _ => (
+                                "内容与其哈希不符（被修改）",
+                                "its content no longer matches its hash (edited)",
+                            ),
                         };
                         if zh {
-                            println!("BROKEN：日志链在第 {seq} 条断开：{why_zh}。此前 {} 条记录完好。", r.count);
+                            println!(
+                                "BROKEN：日志链在第 {seq} 条断开：{why_zh}。此前 {} 条记录完好。",
+                                r.count
+                            );
                         } else {
-                            println!("BROKEN at record {seq}: {why_en}. The {} records before it are intact.", r.count);
+                            println!(
+                                "BROKEN at record {seq}: {why_en}. The {} records before it are intact.",
+                                r.count
+                            );
                         }
                         1
                     }

@@ -126,9 +126,7 @@ struct FileSecurity {
 
 impl Default for FileSecurity {
     fn default() -> Self {
-        FileSecurity {
-            idle_lock_minutes: default_idle(),
-        }
+        FileSecurity { idle_lock_minutes: default_idle() }
     }
 }
 
@@ -181,10 +179,7 @@ pub fn load(path: &Path, default_data_dir: &Path) -> Result<VenueConfig> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::new(
             ErrorKind::InvalidArgument,
-            format!(
-                "无法读取场所配置文件 {}：{e}。请检查路径和权限。",
-                path.display()
-            ),
+            format!("无法读取场所配置文件 {}：{e}。请检查路径和权限。", path.display()),
             format!(
                 "Cannot read the venue file {}: {e}. Check the path and its permissions.",
                 path.display()
@@ -206,9 +201,7 @@ pub fn parse(
     base_dir: &Path,
     default_data_dir: &Path,
 ) -> Result<VenueConfig> {
-    let file_name = source
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "<demo venue>".into());
+    let file_name = source.map(|p| p.display().to_string()).unwrap_or_else(|| "<demo venue>".into());
     let fail = |span: Option<Range<usize>>, zh: String, en: String| -> Error {
         let (line, col, text_line) = match span {
             Some(s) if s.end > 0 || s.start > 0 => locate(text, s.start),
@@ -231,20 +224,14 @@ pub fn parse(
 
     let top: FileTop = toml::from_str(text).map_err(|e| {
         let msg = e.message().trim().to_string();
-        fail(
-            e.span(),
-            format!("{msg}。请按说明修改后重新启动。"),
-            format!("{msg}. Fix it and start again."),
-        )
+        fail(e.span(), format!("{msg}。请按说明修改后重新启动。"), format!("{msg}. Fix it and start again."))
     })?;
 
     let v = &top.venue;
     let code = v.code.get_ref().trim();
     if code.is_empty()
         || code.len() > 32
-        || !code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(fail(
             Some(v.code.span()),
@@ -262,10 +249,7 @@ pub fn parse(
     let time_zone: Tz = v.time_zone.get_ref().parse().map_err(|_| {
         fail(
             Some(v.time_zone.span()),
-            format!(
-                "venue.time_zone “{}” 不是 IANA 时区名，例如 Asia/Shanghai。",
-                v.time_zone.get_ref()
-            ),
+            format!("venue.time_zone “{}” 不是 IANA 时区名，例如 Asia/Shanghai。", v.time_zone.get_ref()),
             format!(
                 "venue.time_zone \"{}\" is not an IANA time zone name such as Asia/Shanghai.",
                 v.time_zone.get_ref()
@@ -273,14 +257,8 @@ pub fn parse(
         )
     })?;
 
-    let base_url = top
-        .service_system
-        .base_url
-        .get_ref()
-        .trim_end_matches('/')
-        .to_string();
-    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) || base_url.len() < 10
-    {
+    let base_url = top.service_system.base_url.get_ref().trim_end_matches('/').to_string();
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) || base_url.len() < 10 {
         return Err(fail(
             Some(top.service_system.base_url.span()),
             "service_system.base_url 须为 http:// 或 https:// 开头的地址。".into(),
@@ -380,11 +358,7 @@ pub fn parse(
         if let Some(sub) = &d.sub_stream
             && let Err((zh, en)) = check_address("rtsp", sub.get_ref())
         {
-            return Err(fail(
-                Some(sub.span()),
-                format!("sub_stream {zh}"),
-                format!("sub_stream {en}"),
-            ));
+            return Err(fail(Some(sub.span()), format!("sub_stream {zh}"), format!("sub_stream {en}")));
         }
         devices.push(Device {
             name: d.name.clone().unwrap_or_else(|| id.clone()),
@@ -420,11 +394,8 @@ pub fn parse(
                 "rooms.name must not be empty.".into(),
             ));
         }
-        let kind_name = r
-            .kind_name
-            .as_ref()
-            .map(|k| k.get_ref().trim().to_string())
-            .filter(|k| !k.is_empty());
+        let kind_name =
+            r.kind_name.as_ref().map(|k| k.get_ref().trim().to_string()).filter(|k| !k.is_empty());
         if r.kind == RoomKind::Other && kind_name.is_none() {
             return Err(fail(
                 Some(r.id.span()),
@@ -445,17 +416,13 @@ pub fn parse(
                 return Err(fail(
                     Some(dev.span()),
                     format!("房间 “{id}” 引用了不存在的设备 “{did}”；请先在 [[devices]] 中定义。"),
-                    format!(
-                        "room \"{id}\" refers to device \"{did}\", which no [[devices]] entry defines."
-                    ),
+                    format!("room \"{id}\" refers to device \"{did}\", which no [[devices]] entry defines."),
                 ));
             }
             if let Some(other) = owner.insert(did.clone(), id.clone()) {
                 return Err(fail(
                     Some(dev.span()),
-                    format!(
-                        "设备 “{did}” 同时属于房间 “{other}” 和 “{id}”；一台设备只能属于一个房间。"
-                    ),
+                    format!("设备 “{did}” 同时属于房间 “{other}” 和 “{id}”；一台设备只能属于一个房间。"),
                     format!(
                         "device \"{did}\" is listed in both room \"{other}\" and room \"{id}\"; a device belongs to one room."
                     ),
@@ -475,38 +442,27 @@ pub fn parse(
     }
 
     let area = &top.evaluation_area;
-    let expect = |id: &Spanned<String>,
-                  want: &[DeviceKind],
-                  what_zh: &str,
-                  what_en: &str|
-     -> Result<String> {
-        match kinds.get(id.get_ref()) {
-            Some(k) if want.contains(k) => Ok(id.get_ref().clone()),
-            Some(k) => Err(fail(
-                Some(id.span()),
-                format!(
-                    "{what_zh} “{}” 是 {}，此处需要 {}。",
-                    id.get_ref(),
-                    k.as_str(),
-                    list(want)
-                ),
-                format!(
-                    "{what_en} \"{}\" is a {}; a {} is needed here.",
-                    id.get_ref(),
-                    k.as_str(),
-                    list(want)
-                ),
-            )),
-            None => Err(fail(
-                Some(id.span()),
-                format!("{what_zh} “{}” 未在 [[devices]] 中定义。", id.get_ref()),
-                format!(
-                    "{what_en} \"{}\" is not defined in [[devices]].",
-                    id.get_ref()
-                ),
-            )),
-        }
-    };
+    let expect =
+        |id: &Spanned<String>, want: &[DeviceKind], what_zh: &str, what_en: &str| -> Result<String> {
+            match kinds.get(id.get_ref()) {
+                Some(k) if want.contains(k) => Ok(id.get_ref().clone()),
+                Some(k) => Err(fail(
+                    Some(id.span()),
+                    format!("{what_zh} “{}” 是 {}，此处需要 {}。", id.get_ref(), k.as_str(), list(want)),
+                    format!(
+                        "{what_en} \"{}\" is a {}; a {} is needed here.",
+                        id.get_ref(),
+                        k.as_str(),
+                        list(want)
+                    ),
+                )),
+                None => Err(fail(
+                    Some(id.span()),
+                    format!("{what_zh} “{}” 未在 [[devices]] 中定义。", id.get_ref()),
+                    format!("{what_en} \"{}\" is not defined in [[devices]].", id.get_ref()),
+                )),
+            }
+        };
     let evaluation_area = EvaluationArea {
         entrance_door: expect(
             &area.entrance_door,
@@ -518,12 +474,7 @@ pub fn parse(
             .gates
             .iter()
             .map(|g| {
-                expect(
-                    g,
-                    &[DeviceKind::IoModule, DeviceKind::DoorController],
-                    "通讯检测门",
-                    "detector gate",
-                )
+                expect(g, &[DeviceKind::IoModule, DeviceKind::DoorController], "通讯检测门", "detector gate")
             })
             .collect::<Result<_>>()?,
         locker_banks: area
@@ -552,11 +503,7 @@ pub fn parse(
 }
 
 fn list(kinds: &[DeviceKind]) -> String {
-    kinds
-        .iter()
-        .map(|k| k.as_str())
-        .collect::<Vec<_>>()
-        .join(" / ")
+    kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" / ")
 }
 
 /// 1-based line and column of a byte offset, and that line's text (trimmed, shortened).
@@ -566,14 +513,7 @@ fn locate(text: &str, offset: usize) -> (usize, usize, String) {
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
     let col = before[line_start..].chars().count() + 1;
-    let line_text: String = text[line_start..]
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .chars()
-        .take(80)
-        .collect();
+    let line_text: String = text[line_start..].lines().next().unwrap_or("").trim().chars().take(80).collect();
     (line, col, line_text)
 }
 
@@ -594,9 +534,7 @@ fn check_address(driver: &str, address: &str) -> std::result::Result<(), (String
                 || (!rest.is_empty() && !rest.contains(':') && !rest.contains('/'))
         }
         "lockboard_tcp" | "modbus_tcp" => host_port(address),
-        "lockboard_serial" => {
-            address.starts_with("/dev/") || address.to_ascii_uppercase().starts_with("COM")
-        }
+        "lockboard_serial" => address.starts_with("/dev/") || address.to_ascii_uppercase().starts_with("COM"),
         "rtsp" => address.starts_with("rtsp://") && address.len() > "rtsp://".len(),
         _ => false,
     };
@@ -610,9 +548,7 @@ fn check_address(driver: &str, address: &str) -> std::result::Result<(), (String
         ),
         "rtsp" => (
             format!("“{address}” 不是 RTSP 地址，应形如 rtsp://host:554/Streaming/Channels/101。"),
-            format!(
-                "\"{address}\" is not an RTSP URL such as rtsp://host:554/Streaming/Channels/101."
-            ),
+            format!("\"{address}\" is not an RTSP URL such as rtsp://host:554/Streaming/Channels/101."),
         ),
         _ => (
             format!("“{address}” 应为 主机:端口，例如 192.0.2.10:80。"),
@@ -626,12 +562,7 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<VenueConfig> {
-        parse(
-            text,
-            Some(Path::new("/etc/venue.toml")),
-            Path::new("/etc"),
-            Path::new("/var/lib/vd"),
-        )
+        parse(text, Some(Path::new("/etc/venue.toml")), Path::new("/etc"), Path::new("/var/lib/vd"))
     }
 
     #[test]
@@ -640,18 +571,10 @@ mod tests {
         assert_eq!(c.time_zone, chrono_tz::Asia::Shanghai);
         assert!(c.rooms.len() >= 5);
         assert!(c.rooms.iter().any(|r| r.kind == RoomKind::BidOpening));
-        assert!(
-            c.rooms
-                .iter()
-                .any(|r| r.kind == RoomKind::Evaluation && r.zone == Zone::Evaluation)
-        );
+        assert!(c.rooms.iter().any(|r| r.kind == RoomKind::Evaluation && r.zone == Zone::Evaluation));
         assert!(!c.evaluation_area.locker_banks.is_empty());
         for r in &c.rooms {
-            assert!(
-                r.devices.iter().any(|d| d.starts_with("cam")),
-                "room {} has a camera",
-                r.id
-            );
+            assert!(r.devices.iter().any(|d| d.starts_with("cam")), "room {} has a camera", r.id);
         }
         assert_eq!(c.database_url, "sqlite:///tmp/vd/venue-desk.db");
     }
@@ -666,37 +589,21 @@ mod tests {
         assert!(en.contains("/etc/venue.toml"), "{en}");
         assert!(en.contains(&format!("line {line},")), "{en}");
         assert!(en.contains("kind = \"ballroom\""), "{en}");
-        assert!(
-            en.contains("bid_opening") && en.contains("evaluation"),
-            "lists the allowed kinds: {en}"
-        );
+        assert!(en.contains("bid_opening") && en.contains("evaluation"), "lists the allowed kinds: {en}");
     }
 
     #[test]
     fn semantic_errors_point_at_the_field() {
-        let text = DEMO_VENUE_TOML.replacen(
-            "time_zone = \"Asia/Shanghai\"",
-            "time_zone = \"Mars/Olympus\"",
-            1,
-        );
+        let text =
+            DEMO_VENUE_TOML.replacen("time_zone = \"Asia/Shanghai\"", "time_zone = \"Mars/Olympus\"", 1);
         let e = parse_str(&text).unwrap_err();
         let en = e.message_in(crate::error::Locale::En).to_string();
         let line = text.lines().position(|l| l.contains("Mars")).unwrap() + 1;
-        assert!(
-            en.contains(&format!("line {line},")) && en.contains("venue.time_zone"),
-            "{en}"
-        );
+        assert!(en.contains(&format!("line {line},")) && en.contains("venue.time_zone"), "{en}");
 
-        let text =
-            DEMO_VENUE_TOML.replacen("driver = \"lockboard_tcp\"", "driver = \"hik_isapi\"", 1);
-        let en = parse_str(&text)
-            .unwrap_err()
-            .message_in(crate::error::Locale::En)
-            .to_string();
-        assert!(
-            en.contains("driver \"hik_isapi\" does not drive a lock_board"),
-            "{en}"
-        );
+        let text = DEMO_VENUE_TOML.replacen("driver = \"lockboard_tcp\"", "driver = \"hik_isapi\"", 1);
+        let en = parse_str(&text).unwrap_err().message_in(crate::error::Locale::En).to_string();
+        assert!(en.contains("driver \"hik_isapi\" does not drive a lock_board"), "{en}");
     }
 
     #[test]
@@ -706,26 +613,19 @@ mod tests {
             "entrance_door = \"door-nowhere\"",
             1,
         );
-        let en = parse_str(&text)
-            .unwrap_err()
-            .message_in(crate::error::Locale::En)
-            .to_string();
+        let en = parse_str(&text).unwrap_err().message_in(crate::error::Locale::En).to_string();
         assert!(en.contains("\"door-nowhere\" is not defined"), "{en}");
 
         let text = format!(
             "{DEMO_VENUE_TOML}\n[[devices]]\nid = \"door-entrance\"\nkind = \"camera\"\ndriver = \"rtsp\"\naddress = \"rtsp://h/1\"\n"
         );
-        let en = parse_str(&text)
-            .unwrap_err()
-            .message_in(crate::error::Locale::En)
-            .to_string();
+        let en = parse_str(&text).unwrap_err().message_in(crate::error::Locale::En).to_string();
         assert!(en.contains("appears twice"), "{en}");
     }
 
     #[test]
     fn unknown_fields_and_syntax_errors_are_refused() {
-        let e = parse_str(&DEMO_VENUE_TOML.replacen("[venue]", "[venue]\ncolour = \"red\"", 1))
-            .unwrap_err();
+        let e = parse_str(&DEMO_VENUE_TOML.replacen("[venue]", "[venue]\ncolour = \"red\"", 1)).unwrap_err();
         assert!(e.message_in(crate::error::Locale::En).contains("colour"));
         let e = parse_str("[venue\ncode = 1").unwrap_err();
         assert!(

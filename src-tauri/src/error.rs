@@ -80,16 +80,8 @@ pub struct Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(
-        kind: ErrorKind,
-        zh: impl Into<Cow<'static, str>>,
-        en: impl Into<Cow<'static, str>>,
-    ) -> Self {
-        Error {
-            kind,
-            zh: zh.into(),
-            en: en.into(),
-        }
+    pub fn new(kind: ErrorKind, zh: impl Into<Cow<'static, str>>, en: impl Into<Cow<'static, str>>) -> Self {
+        Error { kind, zh: zh.into(), en: en.into() }
     }
 
     pub fn invalid(zh: impl Into<Cow<'static, str>>, en: impl Into<Cow<'static, str>>) -> Self {
@@ -104,10 +96,7 @@ impl Error {
         Self::new(ErrorKind::PermissionDenied, zh, en)
     }
 
-    pub fn precondition(
-        zh: impl Into<Cow<'static, str>>,
-        en: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    pub fn precondition(zh: impl Into<Cow<'static, str>>, en: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::FailedPrecondition, zh, en)
     }
 

@@ -36,12 +36,7 @@ impl Services {
     /// Opens the store and starts the services. Must run inside a tokio runtime.
     pub async fn open(config: VenueConfig, clock: Arc<dyn Clock>) -> Result<Services> {
         let store = Arc::new(Store::open(&config.database_url).await?);
-        let journal = Journal::start(
-            store.clone(),
-            clock.clone(),
-            config.time_zone,
-            config.code.clone(),
-        );
+        let journal = Journal::start(store.clone(), clock.clone(), config.time_zone, config.code.clone());
         let auth = auth::Auth::new(
             store.clone(),
             journal.clone(),
@@ -49,31 +44,14 @@ impl Services {
             config.time_zone,
             config.idle_lock_minutes,
         );
-        Ok(Services {
-            config,
-            clock,
-            store,
-            journal,
-            auth,
-        })
+        Ok(Services { config, clock, store, journal, auth })
     }
 
     pub async fn record_start(&self) -> Result<()> {
-        let source = self
-            .config
-            .source
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "demo".into());
-        let entry = Entry::new(
-            Actor::system(),
-            EventKind::AppStarted,
-            &self.config.code,
-            Outcome::Ok,
-        )
-        .with_detail(
-            serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "venueFile": source}),
-        );
+        let source =
+            self.config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "demo".into());
+        let entry = Entry::new(Actor::system(), EventKind::AppStarted, &self.config.code, Outcome::Ok)
+            .with_detail(serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "venueFile": source}));
         self.journal.record(entry).await.map(|_| ())
     }
 }

@@ -9,9 +9,7 @@ pub const IDENTIFIER: &str = "org.venuedesk.desk";
 pub fn data_dir() -> PathBuf {
     match std::env::var_os("VENUE_DESK_DATA_DIR") {
         Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => dirs::data_dir()
-            .unwrap_or_else(std::env::temp_dir)
-            .join(IDENTIFIER),
+        _ => dirs::data_dir().unwrap_or_else(std::env::temp_dir).join(IDENTIFIER),
     }
 }
 

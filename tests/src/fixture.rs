@@ -35,16 +35,8 @@ impl Venue {
             role: Role::Administrator,
             password: PASSWORD.into(),
         };
-        services
-            .auth
-            .create_first_administrator(&admin)
-            .await
-            .unwrap();
-        let caller = Caller {
-            operator_id: 1,
-            username: admin.username.clone(),
-            role: Role::Administrator,
-        };
+        services.auth.create_first_administrator(&admin).await.unwrap();
+        let caller = Caller { operator_id: 1, username: admin.username.clone(), role: Role::Administrator };
         for role in [Role::FrontDesk, Role::Supervisor, Role::VenueManager] {
             let input = NewOperatorInput {
                 username: username(role),
@@ -52,17 +44,9 @@ impl Venue {
                 role,
                 password: PASSWORD.into(),
             };
-            services
-                .auth
-                .create_operator(&caller, &input)
-                .await
-                .unwrap();
+            services.auth.create_operator(&caller, &input).await.unwrap();
         }
-        Venue {
-            services,
-            clock,
-            _dir: dir,
-        }
+        Venue { services, clock, _dir: dir }
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -7,11 +7,14 @@ use serde_json::{Value, json};
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 pub const ENTER: &str = "\u{E007}";
+const BACKSPACE: &str = "\u{E003}";
+const CONTROL: &str = "\u{E009}";
 
 pub struct Session {
     agent: ureq::Agent,
     base: String,
     id: String,
+    failure_shot: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -27,15 +30,22 @@ impl Session {
             .into();
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": app_path}}}});
         let v = call(&agent, "POST", &format!("{driver_url}/session"), Some(caps))?;
-        let id = v["sessionId"]
-            .as_str()
-            .ok_or_else(|| format!("no session id in {v}"))?
-            .to_string();
-        Ok(Session {
-            agent,
-            base: format!("{driver_url}/session/{id}"),
-            id,
-        })
+        let id = v["sessionId"].as_str().ok_or_else(|| format!("no session id in {v}"))?.to_string();
+        Ok(Session { agent, base: format!("{driver_url}/session/{id}"), id, failure_shot: None })
+    }
+
+    /// When a wait, click or fill fails, save what the window showed at that moment here.
+    pub fn screenshot_failures_to(mut self, path: std::path::PathBuf) -> Session {
+        self.failure_shot = Some(path);
+        self
+    }
+
+    fn failed<V>(&self, r: Result<V, String>) -> Result<V, String> {
+        if let (Err(e), Some(path)) = (&r, &self.failure_shot) {
+            let _ = self.screenshot(path);
+            return Err(format!("{e}\n(the window at that moment: {})", path.display()));
+        }
+        r
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
@@ -43,11 +53,7 @@ impl Session {
     }
 
     pub fn find(&self, css: &str) -> Result<Element, String> {
-        let v = self.call(
-            "POST",
-            "/element",
-            Some(json!({"using": "css selector", "value": css})),
-        )?;
+        let v = self.call("POST", "/element", Some(json!({"using": "css selector", "value": css})))?;
         v[ELEMENT_KEY]
             .as_str()
             .map(|s| Element(s.to_string()))
@@ -56,6 +62,11 @@ impl Session {
 
     /// Waits until an element matching `css` is present and displayed.
     pub fn wait(&self, css: &str, timeout: Duration) -> Result<Element, String> {
+        let r = self.wait_quietly(css, timeout);
+        self.failed(r)
+    }
+
+    fn wait_quietly(&self, css: &str, timeout: Duration) -> Result<Element, String> {
         let deadline = Instant::now() + timeout;
         loop {
             let last = match self.find(css) {
@@ -64,9 +75,7 @@ impl Session {
                 Err(e) => e,
             };
             if Instant::now() > deadline {
-                return Err(format!(
-                    "timed out after {timeout:?} waiting for {css}: {last}"
-                ));
+                return Err(format!("timed out after {timeout:?} waiting for {css}: {last}"));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -76,45 +85,49 @@ impl Session {
     pub fn wait_text(&self, css: &str, needle: &str, timeout: Duration) -> Result<String, String> {
         let deadline = Instant::now() + timeout;
         loop {
-            let text = self
-                .find(css)
-                .and_then(|e| self.text(&e))
-                .unwrap_or_default();
+            let text = self.find(css).and_then(|e| self.text(&e)).unwrap_or_default();
             if text.contains(needle) {
                 return Ok(text);
             }
             if Instant::now() > deadline {
-                return Err(format!(
+                return self.failed(Err(format!(
                     "timed out waiting for {css} to contain {needle:?}; it says {text:?}"
-                ));
+                )));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
 
     pub fn displayed(&self, e: &Element) -> Result<bool, String> {
-        Ok(self
-            .call("GET", &format!("/element/{}/displayed", e.0), None)?
-            .as_bool()
-            .unwrap_or(false))
+        Ok(self.call("GET", &format!("/element/{}/displayed", e.0), None)?.as_bool().unwrap_or(false))
     }
 
     pub fn click(&self, css: &str) -> Result<(), String> {
         let e = self.wait(css, Duration::from_secs(10))?;
-        self.call("POST", &format!("/element/{}/click", e.0), Some(json!({})))
-            .map(|_| ())
+        // A toast or a closing dialog may cover the element for a moment; a person would wait.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let r = self.call("POST", &format!("/element/{}/click", e.0), Some(json!({})));
+            match r {
+                Err(msg) if msg.contains("intercepted") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(200))
+                }
+                r => return self.failed(r.map(|_| ())),
+            }
+        }
     }
 
-    /// Clears the input and types `text` into it.
+    /// Replaces what the input holds with `text`, as a person would: select all, delete, type.
+    /// (WebDriver's own "clear" sets the value without an input event, which frameworks that
+    /// bind the value, like Vue, never see.)
     pub fn fill(&self, css: &str, text: &str) -> Result<(), String> {
         let e = self.wait(css, Duration::from_secs(10))?;
-        self.call("POST", &format!("/element/{}/clear", e.0), Some(json!({})))?;
-        self.call(
-            "POST",
-            &format!("/element/{}/value", e.0),
-            Some(json!({"text": text})),
-        )
-        .map(|_| ())
+        // Modifiers are released at the end of each call, so select-all is a call of its own.
+        let path = format!("/element/{}/value", e.0);
+        let r = self
+            .call("POST", &path, Some(json!({"text": format!("{CONTROL}a")})))
+            .and_then(|_| self.call("POST", &path, Some(json!({"text": format!("{BACKSPACE}{text}")}))));
+        self.failed(r.map(|_| ()))
     }
 
     pub fn text(&self, e: &Element) -> Result<String, String> {
@@ -131,11 +144,7 @@ impl Session {
     }
 
     pub fn execute(&self, script: &str) -> Result<Value, String> {
-        self.call(
-            "POST",
-            "/execute/sync",
-            Some(json!({"script": script, "args": []})),
-        )
+        self.call("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
     }
 
     pub fn screenshot(&self, path: &std::path::Path) -> Result<(), String> {
@@ -160,12 +169,7 @@ impl Drop for Session {
     }
 }
 
-fn call(
-    agent: &ureq::Agent,
-    method: &str,
-    url: &str,
-    body: Option<Value>,
-) -> Result<Value, String> {
+fn call(agent: &ureq::Agent, method: &str, url: &str, body: Option<Value>) -> Result<Value, String> {
     let resp = match (method, body) {
         ("GET", _) => agent.get(url).call(),
         ("DELETE", _) => agent.delete(url).call(),
@@ -174,10 +178,8 @@ fn call(
     };
     let mut resp = resp.map_err(|e| format!("{method} {url}: {e}"))?;
     let status = resp.status();
-    let v: Value = resp
-        .body_mut()
-        .read_json()
-        .map_err(|e| format!("{method} {url}: unreadable reply: {e}"))?;
+    let v: Value =
+        resp.body_mut().read_json().map_err(|e| format!("{method} {url}: unreadable reply: {e}"))?;
     if !status.is_success() {
         return Err(format!("{method} {url}: {status}: {}", v["value"]));
     }

@@ -20,7 +20,11 @@ fn run(data_dir: &Path, args: &[&str]) -> (i32, String, String) {
         .env_remove("VENUE_DESK_CONFIG")
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -36,7 +40,12 @@ fn config_check_names_the_file_line_and_field() {
     let line = text.lines().position(|l| l.contains("twelve")).unwrap() + 1;
     let (code, _, err) = run(dir.path(), &["--config", bad.to_str().unwrap(), "config", "check"]);
     assert_eq!(code, 2);
-    assert!(err.contains(bad.to_str().unwrap()) && err.contains(&format!("line {line},")) && err.contains("capacity"), "{err}");
+    assert!(
+        err.contains(bad.to_str().unwrap())
+            && err.contains(&format!("line {line},"))
+            && err.contains("capacity"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -51,19 +60,36 @@ async fn journal_verify_reports_ok_then_the_first_broken_record() {
     {
         let store = std::sync::Arc::new(venue_desk::store::Store::open(&url).await.unwrap());
         let clock = std::sync::Arc::new(venue_desk::clock::SystemClock);
-        let journal = venue_desk::journal::Journal::start(store.clone(), clock, chrono_tz::Asia::Shanghai, "T".into());
+        let journal =
+            venue_desk::journal::Journal::start(store.clone(), clock, chrono_tz::Asia::Shanghai, "T".into());
         for i in 0..5 {
             use venue_desk::journal::{Actor, Entry, EventKind, Outcome};
-            journal.record(Entry::new(Actor::device("door-1"), EventKind::DeviceHealth, format!("d{i}"), Outcome::Ok)).await.unwrap();
+            journal
+                .record(Entry::new(
+                    Actor::device("door-1"),
+                    EventKind::DeviceHealth,
+                    format!("d{i}"),
+                    Outcome::Ok,
+                ))
+                .await
+                .unwrap();
         }
         let (code, out, _) = run(dir.path(), &["journal", "verify"]);
         assert_eq!(code, 0);
         assert!(out.starts_with("OK: 5 records"), "{out}");
         sqlx::query("DROP TRIGGER journal_no_update").execute(store.pool()).await.unwrap();
-        sqlx::query("UPDATE journal SET outcome = 'failed' WHERE seq = 3").execute(store.pool()).await.unwrap();
+        sqlx::query("UPDATE journal SET outcome = 'failed' WHERE seq = 3")
+            .execute(store.pool())
+            .await
+            .unwrap();
         store.close().await;
     }
     let (code, out, _) = run(dir.path(), &["journal", "verify"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("BROKEN at record 3") && out.contains("edited") && out.contains("The 2 records before it"), "{out}");
+    assert!(
+        out.contains("BROKEN at record 3")
+            && out.contains("edited")
+            && out.contains("The 2 records before it"),
+        "{out}"
+    );
 }

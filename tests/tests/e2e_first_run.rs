@@ -14,18 +14,11 @@ use venue_desk_tests::webdriver::{ENTER, Session};
 const T: Duration = Duration::from_secs(20);
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 struct Driver(Child);
@@ -58,7 +51,9 @@ fn prerequisites() -> (PathBuf, PathBuf) {
         "the app binary {} is missing: run `make test` (it builds it first)",
         app.display()
     );
-    let driver = which("tauri-driver").expect("tauri-driver is missing: `cargo install tauri-driver --version 2.1.0 --locked` (make test does)");
+    let driver = which("tauri-driver").expect(
+        "tauri-driver is missing: `cargo install tauri-driver --version 2.1.0 --locked` (make test does)",
+    );
     assert!(
         which("WebKitWebDriver").is_some(),
         "WebKitWebDriver is missing: apt-get install webkit2gtk-driver (make test does)"
@@ -71,17 +66,12 @@ fn prerequisites() -> (PathBuf, PathBuf) {
 }
 
 fn shot(s: &Session, name: &str) {
-    let path = workspace()
-        .join("test-artifacts/e2e")
-        .join(format!("{name}.png"));
-    s.screenshot(&path)
-        .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+    let path = workspace().join("test-artifacts/e2e").join(format!("{name}.png"));
+    s.screenshot(&path).unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
 }
 
 fn current_code(secret_base32: &str) -> String {
-    let bytes = Secret::Encoded(secret_base32.trim().replace(' ', ""))
-        .to_bytes()
-        .expect("base32 secret");
+    let bytes = Secret::Encoded(secret_base32.trim().replace(' ', "")).to_bytes().expect("base32 secret");
     let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "e2e".into()).unwrap();
     // Not within two seconds of a step boundary, so the code is still current when it arrives.
     while (30 - chrono::Utc::now().timestamp() % 30) < 3 {
@@ -99,12 +89,7 @@ fn first_run_operators_sign_in_and_lockout() {
     let native_port = free_port();
     let driver = Driver(
         Command::new(driver_bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native_port.to_string(),
-            ])
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("VENUE_DESK_DATA_DIR", &data_dir)
             .env("XDG_CONFIG_HOME", scratch.path().join("config"))
             .env("XDG_DATA_HOME", scratch.path().join("xdg-data"))
@@ -118,39 +103,32 @@ fn first_run_operators_sign_in_and_lockout() {
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "tauri-driver did not listen on {port}"
-        );
+        assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not listen on {port}");
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    let s = Session::start(&url, app.to_str().unwrap()).expect("WebDriver session with the app");
+    let s = Session::start(&url, app.to_str().unwrap())
+        .expect("WebDriver session with the app")
+        .screenshot_failures_to(workspace().join("test-artifacts/e2e/failure.png"));
 
     // 1. First run: no operators yet, so the app asks for the first administrator.
-    s.wait("[data-testid=first-run-username]", Duration::from_secs(60))
-        .unwrap();
+    s.wait("[data-testid=first-run-username]", Duration::from_secs(60)).unwrap();
     s.fill("[data-testid=first-run-username]", "admin").unwrap();
-    s.fill("[data-testid=first-run-display-name]", "系统管理员")
-        .unwrap();
-    s.fill("[data-testid=first-run-password]", "Admin-pass-2026")
-        .unwrap();
-    s.fill("[data-testid=first-run-password2]", "Admin-pass-2026")
-        .unwrap();
+    s.fill("[data-testid=first-run-display-name]", "系统管理员").unwrap();
+    s.fill("[data-testid=first-run-password]", "Admin-pass-2026").unwrap();
+    s.fill("[data-testid=first-run-password2]", "Admin-pass-2026").unwrap();
     shot(&s, "01-first-run");
     s.click("[data-testid=first-run-submit]").unwrap();
 
     // 2. The administrator signs in and enrols an authenticator (TOTP) on first sign-in.
     s.wait("[data-testid=login-password]", T).unwrap();
     s.fill("[data-testid=login-username]", "admin").unwrap();
-    s.fill("[data-testid=login-password]", "Admin-pass-2026")
-        .unwrap();
+    s.fill("[data-testid=login-password]", "Admin-pass-2026").unwrap();
     s.click("[data-testid=login-submit]").unwrap();
     s.wait("[data-testid=enrol-qr]", T).unwrap();
     let secret = s.text_of("[data-testid=enrol-secret]").unwrap();
     shot(&s, "02-enrol-second-factor");
-    s.fill("[data-testid=enrol-code]", &current_code(&secret))
-        .unwrap();
+    s.fill("[data-testid=enrol-code]", &current_code(&secret)).unwrap();
     s.click("[data-testid=enrol-submit]").unwrap();
     s.wait("[data-testid=home-administrator]", T).unwrap();
     shot(&s, "03-administrator-home");
@@ -161,8 +139,7 @@ fn first_run_operators_sign_in_and_lockout() {
     s.fill("[data-testid=op-username]", "qiantai01").unwrap();
     s.fill("[data-testid=op-display-name]", "前台王芳").unwrap();
     s.click("[data-testid=op-role-front_desk]").unwrap();
-    s.fill("[data-testid=op-password]", "Qiantai-2026-a")
-        .unwrap();
+    s.fill("[data-testid=op-password]", "Qiantai-2026-a").unwrap();
     s.click("[data-testid=op-submit]").unwrap();
     s.wait("[data-testid=operator-row-qiantai01]", T).unwrap();
     shot(&s, "04-operator-created");
@@ -171,19 +148,11 @@ fn first_run_operators_sign_in_and_lockout() {
     s.click("[data-testid=logout]").unwrap();
     s.wait("[data-testid=login-password]", T).unwrap();
     s.fill("[data-testid=login-username]", "qiantai01").unwrap();
-    s.fill(
-        "[data-testid=login-password]",
-        &format!("Qiantai-2026-a{ENTER}"),
-    )
-    .unwrap();
+    s.fill("[data-testid=login-password]", &format!("Qiantai-2026-a{ENTER}")).unwrap();
     s.wait("[data-testid=home-front_desk]", T).unwrap();
-    s.wait_text("[data-testid=current-operator]", "前台王芳", T)
-        .unwrap();
+    s.wait_text("[data-testid=current-operator]", "前台王芳", T).unwrap();
     let nav_operators = s.find("[data-testid=nav-operators]");
-    assert!(
-        nav_operators.is_err(),
-        "the front desk sees no operator administration"
-    );
+    assert!(nav_operators.is_err(), "the front desk sees no operator administration");
     shot(&s, "05-front-desk-home");
 
     // 5. Five wrong passwords lock the account; then even the right one is refused.
@@ -191,19 +160,14 @@ fn first_run_operators_sign_in_and_lockout() {
     for attempt in 1..=5 {
         s.wait("[data-testid=login-password]", T).unwrap();
         s.fill("[data-testid=login-username]", "qiantai01").unwrap();
-        s.fill(
-            "[data-testid=login-password]",
-            &format!("wrong-pass-{attempt}"),
-        )
-        .unwrap();
+        s.fill("[data-testid=login-password]", &format!("wrong-pass-{attempt}")).unwrap();
         s.click("[data-testid=login-submit]").unwrap();
         let expect = if attempt < 5 { "不正确" } else { "锁定" };
         s.wait_text("[data-testid=login-error]", expect, T)
             .unwrap_or_else(|e| panic!("attempt {attempt}: {e}"));
     }
     shot(&s, "06-account-locked");
-    s.fill("[data-testid=login-password]", "Qiantai-2026-a")
-        .unwrap();
+    s.fill("[data-testid=login-password]", "Qiantai-2026-a").unwrap();
     s.click("[data-testid=login-submit]").unwrap();
     s.wait_text("[data-testid=login-error]", "锁定", T).unwrap();
     assert!(s.find("[data-testid=home-front_desk]").is_err());

@@ -29,10 +29,7 @@ async fn columns(pool: &SqlitePool, table: &str) -> Vec<(String, String, i64, Op
 
 #[tokio::test]
 async fn first_schema_with_data_upgrades_to_the_fresh_schema() {
-    assert!(
-        MIGRATOR.iter().count() >= 2,
-        "this test needs at least two migrations to mean something"
-    );
+    assert!(MIGRATOR.iter().count() >= 2, "this test needs at least two migrations to mean something");
     let dir = tempfile::tempdir().unwrap();
     let old_url = format!("sqlite://{}", dir.path().join("old.db").display());
     let fresh_url = format!("sqlite://{}", dir.path().join("fresh.db").display());
@@ -46,10 +43,8 @@ async fn first_schema_with_data_upgrades_to_the_fresh_schema() {
     .unwrap();
     first.migrations = Cow::Owned(vec![MIGRATOR.iter().next().unwrap().clone()]);
     {
-        let opts: sqlx::sqlite::SqliteConnectOptions = old_url
-            .parse::<sqlx::sqlite::SqliteConnectOptions>()
-            .unwrap()
-            .create_if_missing(true);
+        let opts: sqlx::sqlite::SqliteConnectOptions =
+            old_url.parse::<sqlx::sqlite::SqliteConnectOptions>().unwrap().create_if_missing(true);
         let pool = SqlitePool::connect_with(opts).await.unwrap();
         first.run(&pool).await.unwrap();
         sqlx::query(
@@ -93,19 +88,14 @@ async fn first_schema_with_data_upgrades_to_the_fresh_schema() {
     let fresh = Store::open(&fresh_url).await.unwrap();
     assert_eq!(schema(upgraded.pool()).await, schema(fresh.pool()).await);
     for table in ["operators", "journal", "outbox"] {
-        assert_eq!(
-            columns(upgraded.pool(), table).await,
-            columns(fresh.pool(), table).await,
-            "{table}"
-        );
+        assert_eq!(columns(upgraded.pool(), table).await, columns(fresh.pool(), table).await, "{table}");
     }
 
-    let (name, last_step): (String, Option<i64>) = sqlx::query_as(
-        "SELECT display_name, totp_last_step FROM operators WHERE username = 'wang'",
-    )
-    .fetch_one(upgraded.pool())
-    .await
-    .unwrap();
+    let (name, last_step): (String, Option<i64>) =
+        sqlx::query_as("SELECT display_name, totp_last_step FROM operators WHERE username = 'wang'")
+            .fetch_one(upgraded.pool())
+            .await
+            .unwrap();
     assert_eq!((name.as_str(), last_step), ("王芳", None));
     let report = venue_desk::journal::verify(&upgraded).await.unwrap();
     assert!(report.ok && report.count == 3, "{report:?}");

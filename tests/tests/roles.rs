@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tauri::WebviewWindowBuilder;
-use tauri::test::{
-    INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
-};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
 use tauri::webview::InvokeRequest;
 use venue_desk::commands::{AppState, allow, specta_builder};
 use venue_desk::domain::operator::Role;
@@ -36,48 +34,24 @@ fn gated() -> Vec<(&'static str, Value, &'static [Role])> {
     vec![
         ("venue_overview", json!({}), allow::ANY_ROLE),
         ("report_activity", json!({}), allow::ANY_ROLE),
-        (
-            "change_own_password",
-            json!({"currentPassword": "x", "newPassword": "y"}),
-            allow::ANY_ROLE,
-        ),
+        ("change_own_password", json!({"currentPassword": "x", "newPassword": "y"}), allow::ANY_ROLE),
         ("list_operators", json!({}), allow::ADMINISTRATOR),
         (
             "create_operator",
             json!({"input": {"username": "new.op", "displayName": "N", "role": "front_desk", "password": PASSWORD}}),
             allow::ADMINISTRATOR,
         ),
-        (
-            "set_operator_disabled",
-            json!({"operatorId": 2, "disabled": false}),
-            allow::ADMINISTRATOR,
-        ),
-        (
-            "reset_operator_password",
-            json!({"operatorId": 2, "newPassword": PASSWORD}),
-            allow::ADMINISTRATOR,
-        ),
-        (
-            "change_operator_role",
-            json!({"operatorId": 2, "role": "front_desk"}),
-            allow::ADMINISTRATOR,
-        ),
-        (
-            "reset_operator_second_factor",
-            json!({"operatorId": 3}),
-            allow::ADMINISTRATOR,
-        ),
+        ("set_operator_disabled", json!({"operatorId": 2, "disabled": false}), allow::ADMINISTRATOR),
+        ("reset_operator_password", json!({"operatorId": 2, "newPassword": PASSWORD}), allow::ADMINISTRATOR),
+        ("change_operator_role", json!({"operatorId": 2, "role": "front_desk"}), allow::ADMINISTRATOR),
+        ("reset_operator_second_factor", json!({"operatorId": 3}), allow::ADMINISTRATOR),
         ("query_journal", json!({"filter": {}}), allow::ADMINISTRATOR),
         ("journal_filter_choices", json!({}), allow::ADMINISTRATOR),
         ("verify_journal", json!({}), allow::ADMINISTRATOR),
     ]
 }
 
-fn invoke(
-    webview: &tauri::WebviewWindow<MockRuntime>,
-    cmd: &str,
-    args: &Value,
-) -> Result<Value, Value> {
+fn invoke(webview: &tauri::WebviewWindow<MockRuntime>, cmd: &str, args: &Value) -> Result<Value, Value> {
     let req = InvokeRequest {
         cmd: cmd.into(),
         callback: tauri::ipc::CallbackFn(0),
@@ -98,9 +72,7 @@ async fn each_command_refuses_the_roles_it_does_not_allow() {
         .invoke_handler(specta_builder::<MockRuntime>().invoke_handler())
         .build(mock_context(noop_assets()))
         .unwrap();
-    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
     let webview = Arc::new(webview);
 
     for (cmd, args, allowed) in gated() {
@@ -108,26 +80,16 @@ async fn each_command_refuses_the_roles_it_does_not_allow() {
         venue.services.auth.logout().await.unwrap();
         let w = webview.clone();
         let (c, a) = (cmd.to_string(), args.clone());
-        let out = tokio::task::spawn_blocking(move || invoke(&w, &c, &a))
-            .await
-            .unwrap();
+        let out = tokio::task::spawn_blocking(move || invoke(&w, &c, &a)).await.unwrap();
         let err = out.expect_err("refused");
-        assert_eq!(
-            err["code"], "UNAUTHENTICATED",
-            "{cmd} while signed out: {err}"
-        );
+        assert_eq!(err["code"], "UNAUTHENTICATED", "{cmd} while signed out: {err}");
 
         for role in Role::ALL {
             venue.sign_in(role).await;
             let w = webview.clone();
             let (c, a) = (cmd.to_string(), args.clone());
-            let out = tokio::task::spawn_blocking(move || invoke(&w, &c, &a))
-                .await
-                .unwrap();
-            let code = out
-                .as_ref()
-                .err()
-                .map(|e| e["code"].as_str().unwrap_or_default().to_string());
+            let out = tokio::task::spawn_blocking(move || invoke(&w, &c, &a)).await.unwrap();
+            let code = out.as_ref().err().map(|e| e["code"].as_str().unwrap_or_default().to_string());
             if allowed.contains(&role) {
                 assert_ne!(
                     code.as_deref(),
@@ -160,19 +122,10 @@ async fn each_command_refuses_the_roles_it_does_not_allow() {
 #[test]
 fn every_command_is_covered() {
     let bindings = std::fs::read_to_string(venue_desk::commands::BINDINGS_PATH).unwrap();
-    let registered: BTreeSet<String> = bindings
-        .split("TAURI_INVOKE(\"")
-        .skip(1)
-        .map(|s| s.split('"').next().unwrap().to_string())
-        .collect();
-    let covered: BTreeSet<String> = PUBLIC
-        .iter()
-        .map(|s| s.to_string())
-        .chain(gated().into_iter().map(|g| g.0.to_string()))
-        .collect();
+    let registered: BTreeSet<String> =
+        bindings.split("TAURI_INVOKE(\"").skip(1).map(|s| s.split('"').next().unwrap().to_string()).collect();
+    let covered: BTreeSet<String> =
+        PUBLIC.iter().map(|s| s.to_string()).chain(gated().into_iter().map(|g| g.0.to_string())).collect();
     assert!(!registered.is_empty());
-    assert_eq!(
-        registered, covered,
-        "commands in ui/src/bindings.ts vs. this test's tables"
-    );
+    assert_eq!(registered, covered, "commands in ui/src/bindings.ts vs. this test's tables");
 }

@@ -47,7 +47,8 @@ async fn unknown_users_and_disabled_accounts_are_refused() {
     let auth = &v.services.auth;
     assert_eq!(kind_of(auth.login("nobody", PASSWORD).await), ErrorKind::Unauthenticated);
     let admin = Caller { operator_id: 1, username: username(Role::Administrator), role: Role::Administrator };
-    let desk_id = auth.list_operators().await.unwrap().into_iter().find(|o| o.role == Role::FrontDesk).unwrap().id;
+    let desk_id =
+        auth.list_operators().await.unwrap().into_iter().find(|o| o.role == Role::FrontDesk).unwrap().id;
     auth.administer(&admin, desk_id, AccountChange::SetDisabled { disabled: true }).await.unwrap();
     assert_eq!(kind_of(auth.login(&username(Role::FrontDesk), PASSWORD).await), ErrorKind::PermissionDenied);
 }
@@ -108,14 +109,26 @@ async fn the_last_administrator_cannot_be_disabled_or_demoted() {
     let ops = auth.list_operators().await.unwrap();
     let manager = ops.iter().find(|o| o.role == Role::VenueManager).unwrap().id;
     // Acting on oneself is refused; acting on another is journaled.
-    assert_eq!(kind_of(auth.administer(&admin, admin.operator_id, AccountChange::SetDisabled { disabled: true }).await), ErrorKind::FailedPrecondition);
-    let promoted = auth.administer(&admin, manager, AccountChange::ChangeRole { role: Role::Administrator }).await.unwrap();
+    assert_eq!(
+        kind_of(
+            auth.administer(&admin, admin.operator_id, AccountChange::SetDisabled { disabled: true }).await
+        ),
+        ErrorKind::FailedPrecondition
+    );
+    let promoted = auth
+        .administer(&admin, manager, AccountChange::ChangeRole { role: Role::Administrator })
+        .await
+        .unwrap();
     assert_eq!(promoted.role, Role::Administrator);
     // With two administrators, one may be demoted; then the remaining one is protected.
     auth.administer(&admin, manager, AccountChange::ChangeRole { role: Role::VenueManager }).await.unwrap();
-    let other = Caller { operator_id: manager, username: username(Role::VenueManager), role: Role::Administrator };
+    let other =
+        Caller { operator_id: manager, username: username(Role::VenueManager), role: Role::Administrator };
     assert_eq!(
-        kind_of(auth.administer(&other, admin.operator_id, AccountChange::ChangeRole { role: Role::FrontDesk }).await),
+        kind_of(
+            auth.administer(&other, admin.operator_id, AccountChange::ChangeRole { role: Role::FrontDesk })
+                .await
+        ),
         ErrorKind::FailedPrecondition
     );
 }
@@ -135,7 +148,14 @@ async fn a_password_reset_lifts_a_lockout_and_a_second_factor_reset_asks_for_enr
     let ops = auth.list_operators().await.unwrap();
     let desk_view = ops.iter().find(|o| o.username == desk).unwrap();
     assert!(desk_view.locked_until.is_some());
-    let after = auth.administer(&admin, desk_view.id, AccountChange::ResetPassword { new_password: "New-password-9".into() }).await.unwrap();
+    let after = auth
+        .administer(
+            &admin,
+            desk_view.id,
+            AccountChange::ResetPassword { new_password: "New-password-9".into() },
+        )
+        .await
+        .unwrap();
     assert!(after.locked_until.is_none());
     let supervisor = ops.iter().find(|o| o.role == Role::Supervisor).unwrap();
     assert!(supervisor.second_factor_enrolled);
@@ -145,6 +165,9 @@ async fn a_password_reset_lifts_a_lockout_and_a_second_factor_reset_asks_for_enr
     auth.logout().await.unwrap();
     assert!(matches!(auth.login(&desk, "New-password-9").await.unwrap(), LoginStep::SignedIn { .. }));
     auth.logout().await.unwrap();
-    assert!(matches!(auth.login(&username(Role::Supervisor), PASSWORD).await.unwrap(), LoginStep::EnrolmentRequired { .. }));
+    assert!(matches!(
+        auth.login(&username(Role::Supervisor), PASSWORD).await.unwrap(),
+        LoginStep::EnrolmentRequired { .. }
+    ));
     assert!(v.services.journal.verify().await.unwrap().ok);
 }

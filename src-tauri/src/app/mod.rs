@@ -125,13 +125,10 @@ fn no_display_message() -> Option<String> {
 fn init_logging(dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::prelude::*;
     let filter = || {
-        tracing_subscriber::EnvFilter::try_from_env("VENUE_DESK_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("info,tao=warn,wry=warn,sqlx=warn")
-        })
+        tracing_subscriber::EnvFilter::try_from_env("VENUE_DESK_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tao=warn,wry=warn,sqlx=warn"))
     };
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_filter(filter());
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter());
     let file = std::fs::create_dir_all(dir).ok().and_then(|_| {
         tracing_appender::rolling::Builder::new()
             .rotation(tracing_appender::rolling::Rotation::DAILY)
@@ -144,14 +141,8 @@ fn init_logging(dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuar
     match file {
         Some(appender) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);
-            let json = tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(writer)
-                .with_filter(filter());
-            let _ = tracing_subscriber::registry()
-                .with(stderr)
-                .with(json)
-                .try_init();
+            let json = tracing_subscriber::fmt::layer().json().with_writer(writer).with_filter(filter());
+            let _ = tracing_subscriber::registry().with(stderr).with(json).try_init();
             Some(guard)
         }
         None => {

@@ -129,27 +129,17 @@ fn session_locked() -> Error {
 
 fn role_denied(role: Role) -> Error {
     Error::denied(
-        format!(
-            "当前角色（{}）无权执行此操作。如确需办理，请联系系统管理员。",
-            role.label_zh()
-        ),
-        format!(
-            "Your role ({}) may not do this. Ask an administrator if you need it.",
-            role.as_str()
-        ),
+        format!("当前角色（{}）无权执行此操作。如确需办理，请联系系统管理员。", role.label_zh()),
+        format!("Your role ({}) may not do this. Ask an administrator if you need it.", role.as_str()),
     )
 }
 
 async fn hash_blocking(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || secrets::hash_password(&password))
-        .await
-        .map_err(Error::internal)?
+    tokio::task::spawn_blocking(move || secrets::hash_password(&password)).await.map_err(Error::internal)?
 }
 
 async fn verify_blocking(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash)).await.unwrap_or(false)
 }
 
 impl Auth {
@@ -206,13 +196,9 @@ impl Auth {
             password_hash: &hash,
         };
         ops::insert(&mut w, &new, now).await?;
-        let entry = Entry::new(
-            Actor::system(),
-            EventKind::FirstAdministratorCreated,
-            &input.username,
-            Outcome::Ok,
-        )
-        .with_detail(serde_json::json!({"role": "administrator"}));
+        let entry =
+            Entry::new(Actor::system(), EventKind::FirstAdministratorCreated, &input.username, Outcome::Ok)
+                .with_detail(serde_json::json!({"role": "administrator"}));
         self.journal.append_in(&mut w, &[entry]).await?;
         w.commit().await
     }
@@ -222,8 +208,7 @@ impl Auth {
         let row = ops::by_username(self.store.pool(), username).await?;
         let Some(row) = row else {
             verify_blocking(password.to_string(), secrets::decoy_hash().to_string()).await;
-            self.journal_login(username, None, Outcome::Failed, "unknown_user")
-                .await?;
+            self.journal_login(username, None, Outcome::Failed, "unknown_user").await?;
             return Err(bad_credentials());
         };
         let role = parse_role(&row.role)?;
@@ -263,8 +248,7 @@ impl Auth {
             *self.session.lock().unwrap() = Some(session);
             return Ok(step);
         }
-        self.finish_login(&row, role, "password", None, session)
-            .await
+        self.finish_login(&row, role, "password", None, session).await
     }
 
     /// The second step for operators who have enrolled an authenticator.
@@ -281,20 +265,11 @@ impl Auth {
         })?;
         match secrets::check_code(&secret, code, self.clock.now(), row.totp_last_step) {
             Ok(step) => {
-                let session = self
-                    .session
-                    .lock()
-                    .unwrap()
-                    .take()
-                    .ok_or_else(not_signed_in)?;
-                self.finish_login(&row, role, "password+totp", Some((step, None)), session)
-                    .await
+                let session = self.session.lock().unwrap().take().ok_or_else(not_signed_in)?;
+                self.finish_login(&row, role, "password+totp", Some((step, None)), session).await
             }
             Err(e) if e.kind == ErrorKind::InvalidArgument => Err(e),
-            Err(e) => Err(self
-                .count_failure(&row, role, "wrong_totp")
-                .await?
-                .unwrap_or(e)),
+            Err(e) => Err(self.count_failure(&row, role, "wrong_totp").await?.unwrap_or(e)),
         }
     }
 
@@ -310,20 +285,8 @@ impl Auth {
         let role = parse_role(&row.role)?;
         self.check_account_open(&row, role).await?;
         let step = secrets::check_code(&secret, code, self.clock.now(), None)?;
-        let session = self
-            .session
-            .lock()
-            .unwrap()
-            .take()
-            .ok_or_else(not_signed_in)?;
-        self.finish_login(
-            &row,
-            role,
-            "password+totp",
-            Some((step, Some(secret))),
-            session,
-        )
-        .await
+        let session = self.session.lock().unwrap().take().ok_or_else(not_signed_in)?;
+        self.finish_login(&row, role, "password+totp", Some((step, Some(secret))), session).await
     }
 
     async fn finish_login(
@@ -370,16 +333,14 @@ impl Auth {
 
     async fn check_account_open(&self, row: &OperatorRow, role: Role) -> Result<()> {
         if row.disabled {
-            self.journal_login(&row.username, Some(role), Outcome::Denied, "disabled")
-                .await?;
+            self.journal_login(&row.username, Some(role), Outcome::Denied, "disabled").await?;
             return Err(Error::denied(
                 "该账号已停用。请联系系统管理员。",
                 "This account is disabled. Ask an administrator.",
             ));
         }
         if rules::is_locked(row.locked_until, self.clock.now()) {
-            self.journal_login(&row.username, Some(role), Outcome::Denied, "locked")
-                .await?;
+            self.journal_login(&row.username, Some(role), Outcome::Denied, "locked").await?;
             return Err(self.locked_error(row.locked_until.expect("locked")));
         }
         Ok(())
@@ -398,44 +359,21 @@ impl Auth {
 
     /// Counts a failed password or code; the fifth in a row locks the account and returns the
     /// error saying so.
-    async fn count_failure(
-        &self,
-        row: &OperatorRow,
-        role: Role,
-        reason: &str,
-    ) -> Result<Option<Error>> {
+    async fn count_failure(&self, row: &OperatorRow, role: Role, reason: &str) -> Result<Option<Error>> {
         let now = self.clock.now();
         let failed = row.failed_logins + 1;
         let lock = failed >= MAX_FAILED_LOGINS;
         let locked_until = lock.then(|| now + LOCKOUT);
         let mut w = self.store.begin_write().await?;
-        ops::set_failed_logins(
-            &mut w,
-            row.id,
-            if lock { 0 } else { failed },
-            locked_until,
-            now,
-        )
-        .await?;
+        ops::set_failed_logins(&mut w, row.id, if lock { 0 } else { failed }, locked_until, now).await?;
         let actor = Actor::operator(&row.username, role);
         let mut entries = vec![
-            Entry::new(
-                actor.clone(),
-                EventKind::OperatorLogin,
-                &row.username,
-                Outcome::Failed,
-            )
-            .with_detail(serde_json::json!({"reason": reason, "failedInARow": failed})),
+            Entry::new(actor.clone(), EventKind::OperatorLogin, &row.username, Outcome::Failed)
+                .with_detail(serde_json::json!({"reason": reason, "failedInARow": failed})),
         ];
         if let Some(until) = locked_until {
             entries.push(
-                Entry::new(
-                    actor,
-                    EventKind::OperatorLockedOut,
-                    &row.username,
-                    Outcome::Ok,
-                )
-                .with_detail(
+                Entry::new(actor, EventKind::OperatorLockedOut, &row.username, Outcome::Ok).with_detail(
                     serde_json::json!({"until": venue_time(until, self.time_zone).to_rfc3339()}),
                 ),
             );
@@ -455,10 +393,7 @@ impl Auth {
         outcome: Outcome,
         reason: &str,
     ) -> Result<()> {
-        let actor = Actor {
-            name: username.to_string(),
-            role,
-        };
+        let actor = Actor { name: username.to_string(), role };
         self.journal
             .record(
                 Entry::new(actor, EventKind::OperatorLogin, username, outcome)
@@ -497,10 +432,7 @@ impl Auth {
     /// The signed-in operator, if sign-in is complete.
     pub fn current(&self) -> Option<SessionView> {
         let guard = self.session.lock().unwrap();
-        guard
-            .as_ref()
-            .filter(|s| matches!(s.stage, Stage::Active))
-            .map(|s| self.view_of(s))
+        guard.as_ref().filter(|s| matches!(s.stage, Stage::Active)).map(|s| self.view_of(s))
     }
 
     pub async fn logout(&self) -> Result<()> {
@@ -560,11 +492,7 @@ impl Auth {
         if !verify_blocking(password.to_string(), row.password_hash.clone()).await {
             let locked = self.count_failure(&row, role, "wrong_password").await?;
             return Err(locked.unwrap_or_else(|| {
-                Error::new(
-                    ErrorKind::SessionLocked,
-                    "密码不正确，请重新输入。",
-                    "Wrong password; try again.",
-                )
+                Error::new(ErrorKind::SessionLocked, "密码不正确，请重新输入。", "Wrong password; try again.")
             }));
         }
         let view = {
@@ -592,10 +520,7 @@ impl Auth {
         let now = self.clock.now();
         let (operator_id, went_idle) = {
             let mut guard = self.session.lock().unwrap();
-            let s = guard
-                .as_mut()
-                .filter(|s| matches!(s.stage, Stage::Active))
-                .ok_or_else(not_signed_in)?;
+            let s = guard.as_mut().filter(|s| matches!(s.stage, Stage::Active)).ok_or_else(not_signed_in)?;
             if s.locked {
                 return Err(session_locked());
             }
@@ -641,21 +566,14 @@ impl Auth {
             s.last_activity = now;
             s.role = role;
         }
-        Ok(Caller {
-            operator_id,
-            username: row.username,
-            role,
-        })
+        Ok(Caller { operator_id, username: row.username, role })
     }
 
     pub async fn change_own_password(&self, caller: &Caller, old: &str, new: &str) -> Result<()> {
         rules::validate_password(new)?;
         let row = self.operator(caller.operator_id).await?;
         if !verify_blocking(old.to_string(), row.password_hash.clone()).await {
-            return Err(Error::invalid(
-                "当前密码不正确。",
-                "The current password is not correct.",
-            ));
+            return Err(Error::invalid("当前密码不正确。", "The current password is not correct."));
         }
         if old == new {
             return Err(Error::invalid(
@@ -670,12 +588,7 @@ impl Auth {
         self.journal
             .append_in(
                 &mut w,
-                &[Entry::new(
-                    caller.actor(),
-                    EventKind::OwnPasswordChanged,
-                    &row.username,
-                    Outcome::Ok,
-                )],
+                &[Entry::new(caller.actor(), EventKind::OwnPasswordChanged, &row.username, Outcome::Ok)],
             )
             .await?;
         w.commit().await
@@ -685,11 +598,7 @@ impl Auth {
 
     pub async fn list_operators(&self) -> Result<Vec<OperatorView>> {
         let now = self.clock.now();
-        ops::list(self.store.pool())
-            .await?
-            .into_iter()
-            .map(|r| self.operator_view(r, now))
-            .collect()
+        ops::list(self.store.pool()).await?.into_iter().map(|r| self.operator_view(r, now)).collect()
     }
 
     fn operator_view(&self, r: OperatorRow, now: DateTime<Utc>) -> Result<OperatorView> {
@@ -708,25 +617,15 @@ impl Auth {
         })
     }
 
-    pub async fn create_operator(
-        &self,
-        caller: &Caller,
-        input: &NewOperatorInput,
-    ) -> Result<OperatorView> {
+    pub async fn create_operator(&self, caller: &Caller, input: &NewOperatorInput) -> Result<OperatorView> {
         rules::validate_username(&input.username)?;
         rules::validate_display_name(&input.display_name)?;
         rules::validate_password(&input.password)?;
-        if ops::by_username(self.store.pool(), &input.username)
-            .await?
-            .is_some()
-        {
+        if ops::by_username(self.store.pool(), &input.username).await?.is_some() {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
                 format!("用户名 “{}” 已被使用，请换一个。", input.username),
-                format!(
-                    "The user name \"{}\" is taken; choose another.",
-                    input.username
-                ),
+                format!("The user name \"{}\" is taken; choose another.", input.username),
             ));
         }
         let hash = hash_blocking(input.password.clone()).await?;
@@ -739,13 +638,8 @@ impl Auth {
             password_hash: &hash,
         };
         let id = ops::insert(&mut w, &new, now).await?;
-        let entry = Entry::new(
-            caller.actor(),
-            EventKind::OperatorCreated,
-            &input.username,
-            Outcome::Ok,
-        )
-        .with_detail(serde_json::json!({"role": input.role.as_str()}));
+        let entry = Entry::new(caller.actor(), EventKind::OperatorCreated, &input.username, Outcome::Ok)
+            .with_detail(serde_json::json!({"role": input.role.as_str()}));
         self.journal.append_in(&mut w, &[entry]).await?;
         w.commit().await?;
         self.operator_view(self.operator(id).await?, now)
@@ -783,28 +677,18 @@ impl Auth {
                         "You cannot disable your own account.",
                     ));
                 }
-                if *disabled && was_admin && ops::count_active_administrators_in(&mut w).await? <= 1
-                {
+                if *disabled && was_admin && ops::count_active_administrators_in(&mut w).await? <= 1 {
                     return Err(last_admin());
                 }
                 ops::set_disabled(&mut w, row.id, *disabled, now).await?;
                 (
-                    if *disabled {
-                        EventKind::OperatorDisabled
-                    } else {
-                        EventKind::OperatorEnabled
-                    },
+                    if *disabled { EventKind::OperatorDisabled } else { EventKind::OperatorEnabled },
                     serde_json::Value::Null,
                 )
             }
             AccountChange::ResetPassword { .. } => {
-                ops::set_password_hash(
-                    &mut w,
-                    row.id,
-                    new_hash.as_deref().expect("hashed above"),
-                    now,
-                )
-                .await?;
+                ops::set_password_hash(&mut w, row.id, new_hash.as_deref().expect("hashed above"), now)
+                    .await?;
                 (EventKind::OperatorPasswordReset, serde_json::Value::Null)
             }
             AccountChange::ChangeRole { role } => {
@@ -823,22 +707,16 @@ impl Auth {
                 ops::set_role(&mut w, row.id, role.as_str(), now).await?;
                 // A new role may need a second factor the person never enrolled; it is asked
                 // for at the next sign-in.
-                (
-                    EventKind::OperatorRoleChanged,
-                    serde_json::json!({"from": row.role, "to": role.as_str()}),
-                )
+                (EventKind::OperatorRoleChanged, serde_json::json!({"from": row.role, "to": role.as_str()}))
             }
             AccountChange::ResetSecondFactor => {
                 ops::set_totp_secret(&mut w, row.id, None, now).await?;
                 (EventKind::SecondFactorReset, serde_json::Value::Null)
             }
         };
-        let entry =
-            Entry::new(caller.actor(), kind, &row.username, Outcome::Ok).with_detail(detail);
+        let entry = Entry::new(caller.actor(), kind, &row.username, Outcome::Ok).with_detail(detail);
         self.journal.append_in(&mut w, &[entry]).await?;
-        let updated = ops::by_id_in(&mut w, row.id)
-            .await?
-            .expect("row exists in this transaction");
+        let updated = ops::by_id_in(&mut w, row.id).await?.expect("row exists in this transaction");
         w.commit().await?;
         self.operator_view(updated, now)
     }

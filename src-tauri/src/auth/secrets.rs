@@ -1,9 +1,7 @@
 //! Password hashing (Argon2id) and time-based one-time codes (TOTP, RFC 6238).
 
 use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use chrono::{DateTime, Utc};
 use totp_rs::{Algorithm, Secret, TOTP};
 
@@ -23,11 +21,7 @@ pub fn hash_password(password: &str) -> Result<String> {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
 /// A valid hash of no one's password, so an unknown user name costs as much time as a known one.
@@ -61,13 +55,8 @@ pub fn otpauth_uri(secret_base32: &str, account: &str) -> Result<String> {
 }
 
 pub fn qr_svg(text: &str) -> Result<String> {
-    let code = qrcode::QrCode::new(text.as_bytes())
-        .map_err(|e| Error::internal(format!("QR code: {e}")))?;
-    Ok(code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(220, 220)
-        .quiet_zone(true)
-        .build())
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| Error::internal(format!("QR code: {e}")))?;
+    Ok(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(220, 220).quiet_zone(true).build())
 }
 
 /// The code an authenticator shows at `at` (used by tests and by nothing else in the app).
@@ -131,9 +120,7 @@ mod tests {
     #[test]
     fn rfc6238_vector() {
         // RFC 6238 appendix B, SHA-1, T = 59 s: 94287082 (8 digits); the 6-digit code is 287082.
-        let secret = Secret::Raw(b"12345678901234567890".to_vec())
-            .to_encoded()
-            .to_string();
+        let secret = Secret::Raw(b"12345678901234567890".to_vec()).to_encoded().to_string();
         let at = DateTime::from_timestamp(59, 0).unwrap();
         assert_eq!(code_at(&secret, at).unwrap(), "287082");
     }
@@ -146,21 +133,11 @@ mod tests {
         let step = check_code(&secret, &code, t0, None).unwrap();
         assert_eq!(step, t0.timestamp() / 30);
         let replay = check_code(&secret, &code, t0, Some(step)).unwrap_err();
-        assert!(
-            replay
-                .message_in(crate::error::Locale::En)
-                .contains("already been used")
-        );
+        assert!(replay.message_in(crate::error::Locale::En).contains("already been used"));
         // Still fine one step later (clock drift), expired five minutes later.
         assert!(check_code(&secret, &code, t0 + chrono::Duration::seconds(30), None).is_ok());
         let late = check_code(&secret, &code, t0 + chrono::Duration::minutes(5), None).unwrap_err();
-        assert!(
-            late.message_in(crate::error::Locale::En)
-                .contains("expired")
-        );
-        assert_eq!(
-            check_code(&secret, "12345", t0, None).unwrap_err().kind,
-            ErrorKind::InvalidArgument
-        );
+        assert!(late.message_in(crate::error::Locale::En).contains("expired"));
+        assert_eq!(check_code(&secret, "12345", t0, None).unwrap_err().kind, ErrorKind::InvalidArgument);
     }
 }

@@ -7,10 +7,7 @@ use crate::journal::{Entry, EventKind, Outcome, VerifyReport};
 
 #[tauri::command]
 #[specta::specta]
-pub async fn query_journal(
-    state: State<'_, AppState>,
-    filter: JournalFilter,
-) -> Result<JournalPage> {
+pub async fn query_journal(state: State<'_, AppState>, filter: JournalFilter) -> Result<JournalPage> {
     let s = state.services()?;
     s.auth.require(allow::ADMINISTRATOR).await?;
     s.journal.page(&filter).await
@@ -31,21 +28,11 @@ pub async fn verify_journal(state: State<'_, AppState>) -> Result<VerifyReport> 
     let s = state.services()?;
     let caller = s.auth.require(allow::ADMINISTRATOR).await?;
     let report = s.journal.verify().await?;
-    let outcome = if report.ok {
-        Outcome::Ok
-    } else {
-        Outcome::Failed
-    };
+    let outcome = if report.ok { Outcome::Ok } else { Outcome::Failed };
     let detail = serde_json::to_value(&report).unwrap_or_default();
     s.journal
         .record(
-            Entry::new(
-                caller.actor(),
-                EventKind::JournalVerified,
-                "journal",
-                outcome,
-            )
-            .with_detail(detail),
+            Entry::new(caller.actor(), EventKind::JournalVerified, "journal", outcome).with_detail(detail),
         )
         .await?;
     Ok(report)

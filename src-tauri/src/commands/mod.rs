@@ -36,14 +36,8 @@ impl AppState {
             AppState::Ready(s) => Ok(s),
             AppState::Failed(e) => Err(Error::new(
                 ErrorKind::Unavailable,
-                format!(
-                    "Venue Desk 未能启动：{}",
-                    e.message_in(crate::error::Locale::ZhCn)
-                ),
-                format!(
-                    "Venue Desk could not start: {}",
-                    e.message_in(crate::error::Locale::En)
-                ),
+                format!("Venue Desk 未能启动：{}", e.message_in(crate::error::Locale::ZhCn)),
+                format!("Venue Desk could not start: {}", e.message_in(crate::error::Locale::En)),
             )),
         }
     }
@@ -76,9 +70,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             journal::journal_filter_choices,
             journal::verify_journal,
         ])
-        .events(tauri_specta::collect_events![
-            crate::journal::JournalAppended
-        ])
+        .events(tauri_specta::collect_events![crate::journal::JournalAppended])
 }
 
 pub const BINDINGS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings.ts");
@@ -89,9 +81,9 @@ pub fn render_bindings() -> String {
     let path = dir.join("bindings.ts");
     specta_builder::<tauri::Wry>()
         .export(
-            Typescript::default()
-                .bigint(BigIntExportBehavior::Number)
-                .header("// Generated from the Rust commands by `make bindings`. Do not edit.\n// @ts-nocheck"),
+            Typescript::default().bigint(BigIntExportBehavior::Number).header(
+                "// Generated from the Rust commands by `make bindings`. Do not edit.\n// @ts-nocheck",
+            ),
             &path,
         )
         .expect("bindings export");

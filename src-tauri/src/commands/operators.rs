@@ -15,10 +15,7 @@ pub async fn list_operators(state: State<'_, AppState>) -> Result<Vec<OperatorVi
 
 #[tauri::command]
 #[specta::specta]
-pub async fn create_operator(
-    state: State<'_, AppState>,
-    input: NewOperatorInput,
-) -> Result<OperatorView> {
+pub async fn create_operator(state: State<'_, AppState>, input: NewOperatorInput) -> Result<OperatorView> {
     let s = state.services()?;
     let caller = s.auth.require(allow::ADMINISTRATOR).await?;
     s.auth.create_operator(&caller, &input).await
@@ -41,12 +38,7 @@ pub async fn reset_operator_password(
     operator_id: i64,
     new_password: String,
 ) -> Result<OperatorView> {
-    administer(
-        &state,
-        operator_id,
-        AccountChange::ResetPassword { new_password },
-    )
-    .await
+    administer(&state, operator_id, AccountChange::ResetPassword { new_password }).await
 }
 
 #[tauri::command]
@@ -68,11 +60,7 @@ pub async fn reset_operator_second_factor(
     administer(&state, operator_id, AccountChange::ResetSecondFactor).await
 }
 
-async fn administer(
-    state: &AppState,
-    operator_id: i64,
-    change: AccountChange,
-) -> Result<OperatorView> {
+async fn administer(state: &AppState, operator_id: i64, change: AccountChange) -> Result<OperatorView> {
     let s = state.services()?;
     let caller = s.auth.require(allow::ADMINISTRATOR).await?;
     s.auth.administer(&caller, operator_id, change).await

@@ -14,26 +14,13 @@ pub async fn setup_first_administrator(
     display_name: String,
     password: String,
 ) -> Result<()> {
-    let input = NewOperatorInput {
-        username,
-        display_name,
-        role: Role::Administrator,
-        password,
-    };
-    state
-        .services()?
-        .auth
-        .create_first_administrator(&input)
-        .await
+    let input = NewOperatorInput { username, display_name, role: Role::Administrator, password };
+    state.services()?.auth.create_first_administrator(&input).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn login(
-    state: State<'_, AppState>,
-    username: String,
-    password: String,
-) -> Result<LoginStep> {
+pub async fn login(state: State<'_, AppState>, username: String, password: String) -> Result<LoginStep> {
     state.services()?.auth.login(&username, &password).await
 }
 
@@ -77,12 +64,7 @@ pub async fn unlock_session(state: State<'_, AppState>, password: String) -> Res
 #[tauri::command]
 #[specta::specta]
 pub async fn report_activity(state: State<'_, AppState>) -> Result<()> {
-    state
-        .services()?
-        .auth
-        .require(allow::ANY_ROLE)
-        .await
-        .map(|_| ())
+    state.services()?.auth.require(allow::ANY_ROLE).await.map(|_| ())
 }
 
 #[tauri::command]
@@ -94,7 +76,5 @@ pub async fn change_own_password(
 ) -> Result<()> {
     let s = state.services()?;
     let caller = s.auth.require(allow::ANY_ROLE).await?;
-    s.auth
-        .change_own_password(&caller, &current_password, &new_password)
-        .await
+    s.auth.change_own_password(&caller, &current_password, &new_password).await
 }

@@ -31,10 +31,7 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo> {
             venue_name: None,
             time_zone: None,
             first_run: false,
-            startup_error: Some(ErrorWire {
-                code: e.kind,
-                message: e.message().to_string(),
-            }),
+            startup_error: Some(ErrorWire { code: e.kind, message: e.message().to_string() }),
             demo_venue: false,
         }),
         AppState::Ready(s) => Ok(AppInfo {

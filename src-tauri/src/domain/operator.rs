@@ -24,12 +24,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::FrontDesk,
-        Role::Supervisor,
-        Role::VenueManager,
-        Role::Administrator,
-    ];
+    pub const ALL: [Role; 4] = [Role::FrontDesk, Role::Supervisor, Role::VenueManager, Role::Administrator];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -61,9 +56,7 @@ impl Role {
 
 pub fn validate_username(name: &str) -> Result<()> {
     let ok = (3..=32).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
         && name.starts_with(|c: char| c.is_ascii_lowercase());
     if ok {
         Ok(())
@@ -80,10 +73,7 @@ pub fn validate_display_name(name: &str) -> Result<()> {
     if (1..=50).contains(&n) {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "姓名须为 1–50 个字符。",
-            "The display name must be 1–50 characters.",
-        ))
+        Err(Error::invalid("姓名须为 1–50 个字符。", "The display name must be 1–50 characters."))
     }
 }
 

@@ -36,22 +36,13 @@ pub struct Actor {
 
 impl Actor {
     pub fn operator(username: &str, role: Role) -> Actor {
-        Actor {
-            name: username.to_string(),
-            role: Some(role),
-        }
+        Actor { name: username.to_string(), role: Some(role) }
     }
     pub fn device(id: &str) -> Actor {
-        Actor {
-            name: format!("device:{id}"),
-            role: None,
-        }
+        Actor { name: format!("device:{id}"), role: None }
     }
     pub fn system() -> Actor {
-        Actor {
-            name: "system".into(),
-            role: None,
-        }
+        Actor { name: "system".into(), role: None }
     }
 }
 
@@ -84,19 +75,8 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn new(
-        actor: Actor,
-        kind: EventKind,
-        subject: impl Into<String>,
-        outcome: Outcome,
-    ) -> Entry {
-        Entry {
-            actor,
-            kind,
-            subject: subject.into(),
-            outcome,
-            detail: serde_json::Value::Null,
-        }
+    pub fn new(actor: Actor, kind: EventKind, subject: impl Into<String>, outcome: Outcome) -> Entry {
+        Entry { actor, kind, subject: subject.into(), outcome, detail: serde_json::Value::Null }
     }
 
     pub fn with_detail(mut self, detail: serde_json::Value) -> Entry {
@@ -113,10 +93,7 @@ pub fn canonical(r: &JournalRow) -> String {
     format!(
         "{{\"actor\":{},\"actorRole\":{},\"detail\":{},\"kind\":{},\"outcome\":{},\"prevHash\":{},\"recordedAt\":{},\"recordedAtMs\":{},\"seq\":{},\"subject\":{}}}",
         s(&r.actor),
-        r.actor_role
-            .as_deref()
-            .map(s)
-            .unwrap_or_else(|| "null".into()),
+        r.actor_role.as_deref().map(s).unwrap_or_else(|| "null".into()),
         s(&r.detail),
         s(&r.kind),
         s(&r.outcome),
@@ -169,14 +146,7 @@ impl Journal {
     ) -> Arc<Journal> {
         let (tx, rx) = mpsc::channel::<Pending>(GROUP_MAX * 8);
         let (appended, _) = broadcast::channel(256);
-        let journal = Arc::new(Journal {
-            store,
-            clock,
-            time_zone,
-            venue_code,
-            group: tx,
-            appended,
-        });
+        let journal = Arc::new(Journal { store, clock, time_zone, venue_code, group: tx, appended });
         tokio::spawn(group_writer(Arc::downgrade(&journal), rx));
         journal
     }
@@ -196,10 +166,7 @@ impl Journal {
     /// Records one entry in a transaction of its own, committed together with whatever else is
     /// queued at that moment (group commit). Resolves once the record is durable.
     pub async fn record(&self, entry: Entry) -> Result<i64> {
-        self.submit(entry)
-            .await?
-            .await
-            .map_err(|_| journal_stopped())?
+        self.submit(entry).await?.await.map_err(|_| journal_stopped())?
     }
 
     /// Queues an entry for the next group commit; the receiver resolves when it is durable. The
@@ -207,21 +174,12 @@ impl Journal {
     pub async fn submit(&self, entry: Entry) -> Result<oneshot::Receiver<Result<i64>>> {
         let (done, rx) = oneshot::channel();
         let at = self.clock.now();
-        self.group
-            .send(Pending { entry, at, done })
-            .await
-            .map_err(|_| journal_stopped())?;
+        self.group.send(Pending { entry, at, done }).await.map_err(|_| journal_stopped())?;
         Ok(rx)
     }
 
-    async fn chain_into(
-        &self,
-        w: &mut WriteTx<'_>,
-        entries: &[(&Entry, DateTime<Utc>)],
-    ) -> Result<Vec<i64>> {
-        let (mut seq, mut prev) = rows::head(w)
-            .await?
-            .unwrap_or((0, GENESIS_HASH.to_string()));
+    async fn chain_into(&self, w: &mut WriteTx<'_>, entries: &[(&Entry, DateTime<Utc>)]) -> Result<Vec<i64>> {
+        let (mut seq, mut prev) = rows::head(w).await?.unwrap_or((0, GENESIS_HASH.to_string()));
         let mut journal_rows = Vec::with_capacity(entries.len());
         let mut outbox = Vec::new();
         for (e, at) in entries {
@@ -267,11 +225,7 @@ impl Journal {
             let notices: Vec<JournalAppended> = journal_rows
                 .iter()
                 .zip(entries)
-                .map(|(r, (e, _))| JournalAppended {
-                    seq: r.seq,
-                    kind: r.kind.clone(),
-                    outcome: e.outcome,
-                })
+                .map(|(r, (e, _))| JournalAppended { seq: r.seq, kind: r.kind.clone(), outcome: e.outcome })
                 .collect();
             let tx = self.appended.clone();
             w.after_commit(move || notices.into_iter().for_each(|n| drop(tx.send(n))));
@@ -284,10 +238,7 @@ impl Journal {
     }
 
     pub async fn kinds_and_actors(&self) -> Result<(Vec<String>, Vec<String>)> {
-        Ok((
-            rows::distinct_kinds(self.store.pool()).await?,
-            rows::distinct_actors(self.store.pool()).await?,
-        ))
+        Ok((rows::distinct_kinds(self.store.pool()).await?, rows::distinct_actors(self.store.pool()).await?))
     }
 
     /// Walks the whole chain from the first record.
@@ -319,8 +270,7 @@ async fn group_writer(journal: std::sync::Weak<Journal>, mut rx: mpsc::Receiver<
         };
         let result = async {
             let mut w = journal.store.begin_write().await?;
-            let timed: Vec<(&Entry, DateTime<Utc>)> =
-                batch.iter().map(|p| (&p.entry, p.at)).collect();
+            let timed: Vec<(&Entry, DateTime<Utc>)> = batch.iter().map(|p| (&p.entry, p.at)).collect();
             let seqs = journal.chain_into(&mut w, &timed).await?;
             w.commit().await?;
             Ok::<_, Error>(seqs)
@@ -412,29 +362,16 @@ mod tests {
 
     async fn fixture() -> (tempfile::TempDir, Arc<Store>, Arc<Journal>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            Store::open(&format!("sqlite://{}", dir.path().join("j.db").display()))
-                .await
-                .unwrap(),
-        );
+        let store =
+            Arc::new(Store::open(&format!("sqlite://{}", dir.path().join("j.db").display())).await.unwrap());
         let clock = Arc::new(ManualClock::new("2026-11-23T00:30:00Z".parse().unwrap()));
-        let journal = Journal::start(
-            store.clone(),
-            clock,
-            chrono_tz::Asia::Shanghai,
-            "T-01".into(),
-        );
+        let journal = Journal::start(store.clone(), clock, chrono_tz::Asia::Shanghai, "T-01".into());
         (dir, store, journal)
     }
 
     fn login(name: &str) -> Entry {
-        Entry::new(
-            Actor::operator(name, Role::FrontDesk),
-            EventKind::OperatorLogin,
-            name,
-            Outcome::Ok,
-        )
-        .with_detail(serde_json::json!({"via": "password"}))
+        Entry::new(Actor::operator(name, Role::FrontDesk), EventKind::OperatorLogin, name, Outcome::Ok)
+            .with_detail(serde_json::json!({"via": "password"}))
     }
 
     #[tokio::test]
@@ -450,19 +387,10 @@ mod tests {
         let report = journal.verify().await.unwrap();
         assert!(report.ok);
         assert_eq!(report.count, 300);
-        let (rows, total) = journal
-            .query(&JournalQuery {
-                limit: 5,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let (rows, total) = journal.query(&JournalQuery { limit: 5, ..Default::default() }).await.unwrap();
         assert_eq!(total, 300);
         assert_eq!(rows[0].seq, 300);
-        assert_eq!(
-            rows[0].recorded_at, "2026-11-23T08:30:00+08:00",
-            "venue time with its offset"
-        );
+        assert_eq!(rows[0].recorded_at, "2026-11-23T08:30:00+08:00", "venue time with its offset");
         assert_eq!(rows::outbox_pending_count(store.pool()).await.unwrap(), 300);
     }
 
@@ -470,12 +398,8 @@ mod tests {
     async fn the_database_refuses_to_change_or_remove_records() {
         let (_d, store, journal) = fixture().await;
         journal.record(login("li")).await.unwrap();
-        let upd = sqlx::query("UPDATE journal SET outcome = 'denied'")
-            .execute(store.pool())
-            .await;
-        let del = sqlx::query("DELETE FROM journal")
-            .execute(store.pool())
-            .await;
+        let upd = sqlx::query("UPDATE journal SET outcome = 'denied'").execute(store.pool()).await;
+        let del = sqlx::query("DELETE FROM journal").execute(store.pool()).await;
         for r in [upd, del] {
             let e = Error::from(r.unwrap_err());
             assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
@@ -487,46 +411,21 @@ mod tests {
     #[tokio::test]
     async fn verify_finds_the_first_broken_link() {
         for (tamper, kind, at) in [
-            (
-                "UPDATE journal SET subject = 'mallory' WHERE seq = 4",
-                BreakKind::ContentAltered,
-                4,
-            ),
-            (
-                "DELETE FROM journal WHERE seq = 6",
-                BreakKind::MissingRecord,
-                6,
-            ),
-            (
-                "UPDATE journal SET prev_hash = hash WHERE seq = 9",
-                BreakKind::LinkMismatch,
-                9,
-            ),
+            ("UPDATE journal SET subject = 'mallory' WHERE seq = 4", BreakKind::ContentAltered, 4),
+            ("DELETE FROM journal WHERE seq = 6", BreakKind::MissingRecord, 6),
+            ("UPDATE journal SET prev_hash = hash WHERE seq = 9", BreakKind::LinkMismatch, 9),
         ] {
             let (_d, store, journal) = fixture().await;
             for i in 0..10 {
                 journal.record(login(&format!("op{i}"))).await.unwrap();
             }
-            sqlx::query("DELETE FROM outbox")
-                .execute(store.pool())
-                .await
-                .unwrap();
-            sqlx::query("DROP TRIGGER journal_no_update")
-                .execute(store.pool())
-                .await
-                .unwrap();
-            sqlx::query("DROP TRIGGER journal_no_delete")
-                .execute(store.pool())
-                .await
-                .unwrap();
+            sqlx::query("DELETE FROM outbox").execute(store.pool()).await.unwrap();
+            sqlx::query("DROP TRIGGER journal_no_update").execute(store.pool()).await.unwrap();
+            sqlx::query("DROP TRIGGER journal_no_delete").execute(store.pool()).await.unwrap();
             sqlx::query(tamper).execute(store.pool()).await.unwrap();
             let r = journal.verify().await.unwrap();
             assert!(!r.ok, "{tamper}");
-            assert_eq!(
-                (r.broken_at_seq, r.break_kind),
-                (Some(at), Some(kind)),
-                "{tamper}"
-            );
+            assert_eq!((r.broken_at_seq, r.break_kind), (Some(at), Some(kind)), "{tamper}");
             assert_eq!(r.count, at - 1);
         }
     }

@@ -53,16 +53,12 @@ pub struct JournalFilterChoices {
 fn instant(field: &str, v: &Option<String>) -> Result<Option<i64>> {
     match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.timestamp_millis()))
-            .map_err(|_| {
-                Error::invalid(
-                    format!("{field} 时间格式无效：“{s}”。请用日期时间选择器选择。"),
-                    format!(
-                        "{field}: \"{s}\" is not a valid time. Pick it with the date-time picker."
-                    ),
-                )
-            }),
+        Some(s) => DateTime::parse_from_rfc3339(s).map(|t| Some(t.timestamp_millis())).map_err(|_| {
+            Error::invalid(
+                format!("{field} 时间格式无效：“{s}”。请用日期时间选择器选择。"),
+                format!("{field}: \"{s}\" is not a valid time. Pick it with the date-time picker."),
+            )
+        }),
     }
 }
 
@@ -79,15 +75,10 @@ impl Journal {
         if let (Some(a), Some(b)) = (q.from_ms, q.to_ms)
             && a >= b
         {
-            return Err(Error::invalid(
-                "开始时间须早于结束时间。",
-                "The start must be before the end.",
-            ));
+            return Err(Error::invalid("开始时间须早于结束时间。", "The start must be before the end."));
         }
         let (rows, total) = self.query(&q).await?;
-        let next_before_seq = (rows.len() as i64 == q.limit)
-            .then(|| rows.last().map(|r| r.seq))
-            .flatten();
+        let next_before_seq = (rows.len() as i64 == q.limit).then(|| rows.last().map(|r| r.seq)).flatten();
         let records = rows
             .into_iter()
             .map(|r| JournalRecordView {
@@ -102,11 +93,7 @@ impl Journal {
                 hash: r.hash,
             })
             .collect();
-        Ok(JournalPage {
-            records,
-            total,
-            next_before_seq,
-        })
+        Ok(JournalPage { records, total, next_before_seq })
     }
 
     pub async fn filter_choices(&self) -> Result<JournalFilterChoices> {

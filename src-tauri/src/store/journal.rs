@@ -41,15 +41,14 @@ pub struct JournalQuery {
     pub limit: i64,
 }
 
-const COLUMNS: &str = "seq, recorded_at, recorded_at_ms, actor, actor_role, kind, subject, outcome, detail, prev_hash, hash";
+const COLUMNS: &str =
+    "seq, recorded_at, recorded_at_ms, actor, actor_role, kind, subject, outcome, detail, prev_hash, hash";
 
 /// The newest record's sequence number and hash: where the next record links on.
 pub async fn head(w: &mut WriteTx<'_>) -> Result<Option<(i64, String)>> {
-    Ok(
-        sqlx::query_as("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *w.tx)
-            .await?,
-    )
+    Ok(sqlx::query_as("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *w.tx)
+        .await?)
 }
 
 /// Appends records (already chained) and their outbox rows in the caller's transaction, as
@@ -104,33 +103,28 @@ pub async fn query(pool: &SqlitePool, f: &JournalQuery) -> Result<(Vec<JournalRo
 
 /// Records in chain order from `after_seq` on, a page at a time, for verification.
 pub async fn page_after(pool: &SqlitePool, after_seq: i64, limit: i64) -> Result<Vec<JournalRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2"
-    ))
-    .bind(after_seq)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2"))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
 }
 
 pub async fn distinct_kinds(pool: &SqlitePool) -> Result<Vec<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT kind FROM journal ORDER BY kind")
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT kind FROM journal ORDER BY kind").fetch_all(pool).await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 pub async fn distinct_actors(pool: &SqlitePool) -> Result<Vec<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT actor FROM journal ORDER BY actor")
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT actor FROM journal ORDER BY actor").fetch_all(pool).await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 pub async fn outbox_pending_count(pool: &SqlitePool) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
-        .fetch_one(pool)
-        .await?;
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetch_one(pool).await?;
     Ok(n)
 }
 
@@ -151,8 +145,7 @@ pub async fn baseline_insert(w: &mut WriteTx<'_>, rows: &[JournalRow]) -> Result
 async fn insert_rows(w: &mut WriteTx<'_>, table: &str, rows: &[JournalRow]) -> Result<()> {
     // SQLite allows 32,766 bound parameters per statement; 11 columns × 500 rows stays well below.
     for chunk in rows.chunks(500) {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new(format!("INSERT INTO {table} ({COLUMNS}) "));
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!("INSERT INTO {table} ({COLUMNS}) "));
         q.push_values(chunk, |mut b, r| {
             b.push_bind(r.seq)
                 .push_bind(&r.recorded_at)

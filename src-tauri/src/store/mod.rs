@@ -75,19 +75,10 @@ impl Store {
                 )
             })?;
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?;
-        let store = Store {
-            pool,
-            write_gate: Mutex::new(()),
-        };
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let store = Store { pool, write_gate: Mutex::new(()) };
         store.refuse_newer_schema(url).await?;
-        MIGRATOR
-            .run(&store.pool)
-            .await
-            .map_err(|e| migrate_error(url, e))?;
+        MIGRATOR.run(&store.pool).await.map_err(|e| migrate_error(url, e))?;
         Ok(store)
     }
 
@@ -98,11 +89,7 @@ impl Store {
     pub async fn begin_write(&self) -> Result<WriteTx<'_>> {
         let turn = self.write_gate.lock().await;
         let tx = self.pool.begin().await?;
-        Ok(WriteTx {
-            _turn: turn,
-            tx,
-            after_commit: Vec::new(),
-        })
+        Ok(WriteTx { _turn: turn, tx, after_commit: Vec::new() })
     }
 
     pub async fn close(&self) {
@@ -119,9 +106,7 @@ impl Store {
             return Ok(());
         }
         let (applied,): (Option<i64>,) =
-            sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations")
-                .fetch_one(&self.pool)
-                .await?;
+            sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(&self.pool).await?;
         let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
         match applied {
             Some(v) if v > known => Err(newer_schema(url, v, known)),
@@ -146,11 +131,9 @@ fn newer_schema(url: &str, applied: i64, known: i64) -> Error {
 
 fn migrate_error(url: &str, e: MigrateError) -> Error {
     match e {
-        MigrateError::VersionMissing(v) => newer_schema(
-            url,
-            v,
-            MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0),
-        ),
+        MigrateError::VersionMissing(v) => {
+            newer_schema(url, v, MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0))
+        }
         MigrateError::VersionMismatch(v) => Error::new(
             ErrorKind::DataLoss,
             format!(
@@ -192,11 +175,7 @@ pub fn classify(e: sqlx::Error) -> Error {
             );
         }
         if db.is_unique_violation() {
-            return Error::new(
-                ErrorKind::AlreadyExists,
-                "记录已存在。",
-                "That record already exists.",
-            );
+            return Error::new(ErrorKind::AlreadyExists, "记录已存在。", "That record already exists.");
         }
     }
     match e {
@@ -208,9 +187,7 @@ pub fn classify(e: sqlx::Error) -> Error {
         sqlx::Error::Io(io) => Error::new(
             ErrorKind::Unavailable,
             format!("读写数据库文件失败：{io}。请检查磁盘空间和权限。"),
-            format!(
-                "Reading or writing the database failed: {io}. Check disk space and permissions."
-            ),
+            format!("Reading or writing the database failed: {io}. Check disk space and permissions."),
         ),
         other => Error::internal(other),
     }
@@ -224,13 +201,9 @@ mod tests {
     async fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("venue-desk.db");
-        let junk =
-            b"this is not a database, it is a shopping list: rice, tea, batteries".repeat(100);
+        let junk = b"this is not a database, it is a shopping list: rice, tea, batteries".repeat(100);
         std::fs::write(&path, &junk).unwrap();
-        let e = Store::open(&format!("sqlite://{}", path.display()))
-            .await
-            .err()
-            .expect("refused");
+        let e = Store::open(&format!("sqlite://{}", path.display())).await.err().expect("refused");
         assert_eq!(e.kind, ErrorKind::DataLoss, "{e}");
         assert_eq!(std::fs::read(&path).unwrap(), junk);
     }
@@ -250,10 +223,6 @@ mod tests {
         store.close().await;
         let e = Store::open(&url).await.err().expect("refused");
         assert_eq!(e.kind, ErrorKind::FailedPrecondition);
-        assert!(
-            e.message_in(crate::error::Locale::En)
-                .contains("schema 9999"),
-            "{e}"
-        );
+        assert!(e.message_in(crate::error::Locale::En).contains("schema 9999"), "{e}");
     }
 }

@@ -32,60 +32,45 @@ pub struct NewOperator<'a> {
 }
 
 pub async fn count(pool: &SqlitePool) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM operators")
-        .fetch_one(pool)
-        .await?;
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM operators").fetch_one(pool).await?;
     Ok(n)
 }
 
 pub async fn count_in(w: &mut WriteTx<'_>) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM operators")
-        .fetch_one(&mut *w.tx)
-        .await?;
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM operators").fetch_one(&mut *w.tx).await?;
     Ok(n)
 }
 
 pub async fn by_username(pool: &SqlitePool, username: &str) -> Result<Option<OperatorRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM operators WHERE username = $1"
-    ))
-    .bind(username)
-    .fetch_optional(pool)
-    .await?)
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE username = $1"))
+        .bind(username)
+        .fetch_optional(pool)
+        .await?)
 }
 
 pub async fn by_id(pool: &SqlitePool, id: i64) -> Result<Option<OperatorRow>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
 }
 
 pub async fn by_id_in(w: &mut WriteTx<'_>, id: i64) -> Result<Option<OperatorRow>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *w.tx)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *w.tx)
+        .await?)
 }
 
 pub async fn list(pool: &SqlitePool) -> Result<Vec<OperatorRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM operators ORDER BY username"
-    ))
-    .fetch_all(pool)
-    .await?)
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators ORDER BY username")).fetch_all(pool).await?)
 }
 
 pub async fn count_active_administrators_in(w: &mut WriteTx<'_>) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM operators WHERE role = 'administrator' AND disabled = 0",
-    )
-    .fetch_one(&mut *w.tx)
-    .await?;
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM operators WHERE role = 'administrator' AND disabled = 0")
+            .fetch_one(&mut *w.tx)
+            .await?;
     Ok(n)
 }
 
@@ -112,25 +97,18 @@ pub async fn set_failed_logins(
     locked_until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE operators SET failed_logins = $1, locked_until = $2, updated_at = $3 WHERE id = $4",
-    )
-    .bind(failed_logins)
-    .bind(locked_until)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *w.tx)
-    .await?;
+    sqlx::query("UPDATE operators SET failed_logins = $1, locked_until = $2, updated_at = $3 WHERE id = $4")
+        .bind(failed_logins)
+        .bind(locked_until)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
     Ok(())
 }
 
 /// A new password also lifts a lockout: the administrator has vouched for the person.
-pub async fn set_password_hash(
-    w: &mut WriteTx<'_>,
-    id: i64,
-    hash: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub async fn set_password_hash(w: &mut WriteTx<'_>, id: i64, hash: &str, now: DateTime<Utc>) -> Result<()> {
     sqlx::query(
         "UPDATE operators SET password_hash = $1, failed_logins = 0, locked_until = NULL, updated_at = $2 \
          WHERE id = $3",
@@ -143,12 +121,7 @@ pub async fn set_password_hash(
     Ok(())
 }
 
-pub async fn set_disabled(
-    w: &mut WriteTx<'_>,
-    id: i64,
-    disabled: bool,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub async fn set_disabled(w: &mut WriteTx<'_>, id: i64, disabled: bool, now: DateTime<Utc>) -> Result<()> {
     sqlx::query("UPDATE operators SET disabled = $1, updated_at = $2 WHERE id = $3")
         .bind(disabled)
         .bind(now)
@@ -175,12 +148,14 @@ pub async fn set_totp_secret(
     secret: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query("UPDATE operators SET totp_secret = $1, totp_last_step = NULL, updated_at = $2 WHERE id = $3")
-        .bind(secret)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *w.tx)
-        .await?;
+    sqlx::query(
+        "UPDATE operators SET totp_secret = $1, totp_last_step = NULL, updated_at = $2 WHERE id = $3",
+    )
+    .bind(secret)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *w.tx)
+    .await?;
     Ok(())
 }
 

@@ -24,11 +24,7 @@ struct Row {
 
 fn main() {
     let mut rows = Vec::new();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rows.push(rt.block_on(p2_journal_throughput(50_000)));
     match p7_startup(5) {
         Ok(r) => rows.extend(r),
@@ -43,10 +39,7 @@ fn main() {
     println!("| id | what | measured | target | baseline (same run) |");
     println!("|---|---|---|---|---|");
     for r in rows {
-        println!(
-            "| {} | {} | {} | {} | {} |",
-            r.id, r.what, r.figure, r.target, r.baseline
-        );
+        println!("| {} | {} | {} | {} | {} |", r.id, r.what, r.figure, r.target, r.baseline);
     }
 }
 
@@ -57,20 +50,10 @@ fn device_event(i: usize) -> Entry {
 
 async fn p2_journal_throughput(n: usize) -> Row {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        Store::open(&format!(
-            "sqlite://{}",
-            dir.path().join("bench.db").display()
-        ))
-        .await
-        .unwrap(),
-    );
-    let journal = Journal::start(
-        store.clone(),
-        Arc::new(SystemClock),
-        chrono_tz::Asia::Shanghai,
-        "BENCH".into(),
-    );
+    let store =
+        Arc::new(Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.unwrap());
+    let journal =
+        Journal::start(store.clone(), Arc::new(SystemClock), chrono_tz::Asia::Shanghai, "BENCH".into());
 
     // Journal + outbox: events arrive from devices one at a time; the writer commits in groups.
     let t = Instant::now();
@@ -99,12 +82,8 @@ async fn p2_journal_throughput(n: usize) -> Row {
         prev_hash: "0".repeat(64),
         hash: "0".repeat(64),
     };
-    let plain: Vec<JournalRow> = (0..n)
-        .map(|i| JournalRow {
-            seq: i as i64 + 1,
-            ..template.clone()
-        })
-        .collect();
+    let plain: Vec<JournalRow> =
+        (0..n).map(|i| JournalRow { seq: i as i64 + 1, ..template.clone() }).collect();
     let t = Instant::now();
     for chunk in plain.chunks(1024) {
         let mut w = store.begin_write().await.unwrap();
@@ -128,10 +107,7 @@ async fn p2_journal_throughput(n: usize) -> Row {
 }
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// Resident memory (kB) of `pid` and, separately, of its descendants.
@@ -145,11 +121,7 @@ fn rss_tree_kb(pid: u32) -> (u64, u64, Vec<String>) {
             continue;
         };
         let after = &stat[stat.rfind(')').map(|i| i + 2).unwrap_or(0)..];
-        let ppid: u32 = after
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let ppid: u32 = after.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
         parent_of.push((p, ppid));
     }
     let rss = |p: u32| -> u64 {
@@ -174,11 +146,7 @@ fn rss_tree_kb(pid: u32) -> (u64, u64, Vec<String>) {
     }
     let names = children
         .iter()
-        .filter_map(|c| {
-            std::fs::read_to_string(format!("/proc/{c}/comm"))
-                .ok()
-                .map(|s| s.trim().to_string())
-        })
+        .filter_map(|c| std::fs::read_to_string(format!("/proc/{c}/comm")).ok().map(|s| s.trim().to_string()))
         .collect();
     (rss(pid), children.iter().map(|c| rss(*c)).sum(), names)
 }
@@ -188,10 +156,7 @@ fn p7_startup(runs: usize) -> Result<Vec<Row>, String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target/release/venue-desk"));
     if !app.is_file() {
-        return Err(format!(
-            "{} is missing (make bench builds it)",
-            app.display()
-        ));
+        return Err(format!("{} is missing (make bench builds it)", app.display()));
     }
     if std::env::var_os("DISPLAY").is_none() {
         return Err("no DISPLAY (make bench runs under Xvfb)".into());
@@ -243,13 +208,8 @@ fn p7_startup(runs: usize) -> Result<Vec<Row>, String> {
     Ok(vec![
         Row {
             id: "P7",
-            what: format!(
-                "process start → first screen interactive ({} runs, release build, Xvfb)",
-                runs
-            ),
-            figure: format!(
-                "median {median:.0} ms, max {max:.0} ms; first run (new database) {first:.0} ms"
-            ),
+            what: format!("process start → first screen interactive ({} runs, release build, Xvfb)", runs),
+            figure: format!("median {median:.0} ms, max {max:.0} ms; first run (new database) {first:.0} ms"),
             target: "< 2 s",
             baseline: "-".into(),
         },

@@ -1,0 +1,57 @@
+import { createRouter, createWebHashHistory, type RouteLocationRaw } from 'vue-router'
+import type { Role } from './bindings'
+import { useAppStore } from './stores/app'
+import { useSessionStore } from './stores/session'
+import StartupErrorView from './views/StartupErrorView.vue'
+import FirstRunView from './views/FirstRunView.vue'
+import LoginView from './views/LoginView.vue'
+import ShellLayout from './views/ShellLayout.vue'
+import HomeView from './views/HomeView.vue'
+import AccountView from './views/AccountView.vue'
+import OperatorsView from './views/OperatorsView.vue'
+import JournalView from './views/JournalView.vue'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable without signing in. */
+    public?: boolean
+    /** Only these roles see the screen; absent means every role. */
+    roles?: Role[]
+  }
+}
+
+export const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    { path: '/startup-error', name: 'startup-error', component: StartupErrorView, meta: { public: true } },
+    { path: '/first-run', name: 'first-run', component: FirstRunView, meta: { public: true } },
+    { path: '/login', name: 'login', component: LoginView, meta: { public: true } },
+    {
+      path: '/',
+      component: ShellLayout,
+      children: [
+        { path: '', name: 'home', component: HomeView },
+        { path: 'account', name: 'account', component: AccountView },
+        { path: 'operators', name: 'operators', component: OperatorsView, meta: { roles: ['administrator'] } },
+        { path: 'journal', name: 'journal', component: JournalView, meta: { roles: ['administrator'] } },
+      ],
+    },
+    { path: '/:rest(.*)', redirect: { name: 'home' } },
+  ],
+})
+
+/** Start-up error, then first run, then sign-in come before everything else, in that order. */
+router.beforeEach(async (to): Promise<true | RouteLocationRaw> => {
+  const app = useAppStore()
+  await app.load()
+  if (app.startupError) return to.name === 'startup-error' || { name: 'startup-error' }
+  if (app.firstRun) return to.name === 'first-run' || { name: 'first-run' }
+  if (to.name === 'startup-error' || to.name === 'first-run') return { name: 'login' }
+
+  const session = useSessionStore()
+  await session.restore()
+  if (to.meta.public) return !session.signedIn || { name: 'home' }
+  if (!session.signedIn) return { name: 'login' }
+  if (to.meta.roles && !to.meta.roles.includes(session.role!)) return { name: 'home' }
+  return true
+})
