@@ -24,7 +24,10 @@ deps-system:
 
 ui/node_modules/.installed: ui/package.json ui/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20.19 or newer (Debian: apt-get install nodejs npm from a current source)"; exit 1; }
-	cd ui && npm ci --no-audit --no-fund
+	@# `npm install` against the committed lock, not `npm ci`: this machine's npm omits optional
+	@# platform packages from the lock file (omit-lockfile-registry-resolved), which `npm ci`
+	@# then reports as missing. With the lock present, `npm install` installs exactly its versions.
+	cd ui && npm install --no-audit --no-fund
 	@touch $@
 
 deps-npm: ui/node_modules/.installed

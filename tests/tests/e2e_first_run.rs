@@ -144,6 +144,15 @@ fn first_run_operators_sign_in_and_lockout() {
     s.wait("[data-testid=operator-row-qiantai01]", T).unwrap();
     shot(&s, "04-operator-created");
 
+    // The journal viewer shows what happened so far, and its chain verifies.
+    s.click("[data-testid=nav-journal]").unwrap();
+    s.wait("[data-testid=journal-table]", T).unwrap();
+    s.click("[data-testid=journal-verify]").unwrap();
+    s.wait_text("[data-testid=journal-verify-result]", "日志链完整", T).unwrap();
+    let total = s.text_of("[data-testid=journal-total]").unwrap();
+    assert!(total.chars().any(|c| c.is_ascii_digit()), "journal total: {total}");
+    shot(&s, "05-journal-verified");
+
     // 4. Log out; the front-desk operator signs in (no second factor for this role).
     s.click("[data-testid=logout]").unwrap();
     s.wait("[data-testid=login-password]", T).unwrap();
@@ -153,7 +162,7 @@ fn first_run_operators_sign_in_and_lockout() {
     s.wait_text("[data-testid=current-operator]", "前台王芳", T).unwrap();
     let nav_operators = s.find("[data-testid=nav-operators]");
     assert!(nav_operators.is_err(), "the front desk sees no operator administration");
-    shot(&s, "05-front-desk-home");
+    shot(&s, "06-front-desk-home");
 
     // 5. Five wrong passwords lock the account; then even the right one is refused.
     s.click("[data-testid=logout]").unwrap();
@@ -166,7 +175,7 @@ fn first_run_operators_sign_in_and_lockout() {
         s.wait_text("[data-testid=login-error]", expect, T)
             .unwrap_or_else(|e| panic!("attempt {attempt}: {e}"));
     }
-    shot(&s, "06-account-locked");
+    shot(&s, "07-account-locked");
     s.fill("[data-testid=login-password]", "Qiantai-2026-a").unwrap();
     s.click("[data-testid=login-submit]").unwrap();
     s.wait_text("[data-testid=login-error]", "锁定", T).unwrap();
