@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bookings;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -30,6 +31,7 @@ pub struct Services {
     pub store: Arc<Store>,
     pub journal: Arc<Journal>,
     pub auth: auth::Auth,
+    pub bookings: bookings::Bookings,
 }
 
 impl Services {
@@ -44,7 +46,15 @@ impl Services {
             config.time_zone,
             config.idle_lock_minutes,
         );
-        Ok(Services { config, clock, store, journal, auth })
+        let bookings = bookings::Bookings::new(
+            store.clone(),
+            journal.clone(),
+            clock.clone(),
+            config.time_zone,
+            config.exports_dir.clone(),
+        );
+        bookings.sync_rooms(&config.rooms).await?;
+        Ok(Services { config, clock, store, journal, auth, bookings })
     }
 
     pub async fn record_start(&self) -> Result<()> {

@@ -48,6 +48,55 @@ fn gated() -> Vec<(&'static str, Value, &'static [Role])> {
         ("query_journal", json!({"filter": {}}), allow::ADMINISTRATOR),
         ("journal_filter_choices", json!({}), allow::ADMINISTRATOR),
         ("verify_journal", json!({}), allow::ADMINISTRATOR),
+        ("list_rooms", json!({}), allow::ANY_ROLE),
+        (
+            "edit_room",
+            json!({"edit": {"id": "kb-1", "version": 1, "name": "第一开标室", "capacity": 60, "floor": "3F", "notes": "", "active": true}}),
+            allow::VENUE_MANAGER,
+        ),
+        ("list_projects", json!({"search": null}), allow::BOOKING_READERS),
+        (
+            "save_project",
+            json!({"input": {"id": null, "version": null, "tenderProjectCode": "E3101000001202611001", "name": "P",
+                "category": "construction", "bidSectionCodes": ["001"], "tendererName": "T",
+                "tendererCreditCode": "91350100M000100Y43", "agencyName": null, "agencyCreditCode": null,
+                "responsibleStaff": "S"}}),
+            allow::VENUE_MANAGER,
+        ),
+        (
+            "create_booking",
+            json!({"input": {"roomId": "kb-1", "projectId": 1, "bidSectionCodes": [], "purpose": "bid_opening",
+                "start": "2026-11-24T09:00", "end": "2026-11-24T10:00", "setupMin": 0, "cleanupMin": 0,
+                "expectedParticipants": 1, "expectedExperts": 0, "overnight": false, "days": 1, "notes": "", "confirm": true}}),
+            allow::VENUE_MANAGER,
+        ),
+        (
+            "change_booking",
+            json!({"input": {"id": 1, "version": 1, "roomId": "kb-1", "start": "2026-11-24T09:00", "end": "2026-11-24T10:00", "reason": "test"}}),
+            allow::VENUE_MANAGER,
+        ),
+        (
+            "set_booking_state",
+            json!({"id": 1, "version": 1, "next": "confirmed", "reason": ""}),
+            allow::VENUE_MANAGER,
+        ),
+        (
+            "list_bookings",
+            json!({"filter": {"fromDate": null, "toDate": null, "roomId": null, "projectCode": null, "state": null}}),
+            allow::BOOKING_READERS,
+        ),
+        ("booking_history", json!({"id": 1}), allow::BOOKING_READERS),
+        ("list_sessions", json!({"fromDate": "2026-11-24", "toDate": "2026-11-24"}), allow::ANY_ROLE),
+        (
+            "booking_statistics",
+            json!({"fromDate": "2026-11-01", "toDate": "2026-11-30", "granularity": "day"}),
+            allow::STATISTICS,
+        ),
+        (
+            "export_booking_statistics",
+            json!({"fromDate": "2026-11-01", "toDate": "2026-11-30", "granularity": "week"}),
+            allow::STATISTICS,
+        ),
     ]
 }
 

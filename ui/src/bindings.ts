@@ -200,6 +200,105 @@ async verifyJournal() : Promise<Result<VerifyReport, AppError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+async listRooms() : Promise<Result<RoomView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_rooms") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async editRoom(edit: RoomEdit) : Promise<Result<RoomView, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("edit_room", { edit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async listProjects(search: string | null) : Promise<Result<ProjectView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_projects", { search }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async saveProject(input: ProjectInput) : Promise<Result<ProjectView, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_project", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async createBooking(input: BookingInput) : Promise<Result<BookingView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("create_booking", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async changeBooking(input: BookingChangeInput) : Promise<Result<BookingView, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("change_booking", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async setBookingState(id: number, version: number, next: BookingState, reason: string) : Promise<Result<BookingView, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_booking_state", { id, version, next, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async listBookings(filter: BookingFilter) : Promise<Result<BookingView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_bookings", { filter }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async bookingHistory(id: number) : Promise<Result<BookingChangeView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("booking_history", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async listSessions(fromDate: string, toDate: string) : Promise<Result<SessionView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_sessions", { fromDate, toDate }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async bookingStatistics(fromDate: string, toDate: string, granularity: Granularity) : Promise<Result<Statistics, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("booking_statistics", { fromDate, toDate, granularity }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Writes the statistics to a CSV file in the exports directory and returns its path.
+ */
+async exportBookingStatistics(fromDate: string, toDate: string, granularity: Granularity) : Promise<Result<string, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_booking_statistics", { fromDate, toDate, granularity }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -232,6 +331,50 @@ firstRun: boolean;
  */
 startupError: AppError | null; demoVenue: boolean }
 /**
+ * A move, resize or change of room, made on `version`, with the reason (变更原因).
+ */
+export type BookingChangeInput = { id: number; version: number; roomId: string; start: string; end: string; reason: string }
+export type BookingChangeView = { 
+/**
+ * Venue local time with seconds.
+ */
+at: string; actor: string; change: string; reason: string; 
+/**
+ * JSON text of the fields that changed, before and after.
+ */
+before: string | null; after: string | null }
+export type BookingFilter = { 
+/**
+ * Venue local dates `YYYY-MM-DD`, `to` inclusive.
+ */
+fromDate: string | null; toDate: string | null; roomId: string | null; projectCode: string | null; state: BookingState | null }
+export type BookingInput = { roomId: string; projectId: number; bidSectionCodes: string[]; purpose: Purpose; 
+/**
+ * Venue local time, `YYYY-MM-DDTHH:MM`.
+ */
+start: string; end: string; setupMin: number; cleanupMin: number; expectedParticipants: number; expectedExperts: number; overnight: boolean; 
+/**
+ * 1 for one booking; more books the same hours on consecutive days in one step.
+ */
+days: number; notes: string; 
+/**
+ * Book as confirmed straight away (a request from the desk is `requested` until approved).
+ */
+confirm: boolean }
+/**
+ * 预约状态.
+ */
+export type BookingState = "requested" | "confirmed" | "in_progress" | "completed" | "cancelled"
+export type BookingView = { id: number; roomId: string; roomName: string; projectId: number; tenderProjectCode: string; projectName: string; category: TradingCategory; bidSectionCodes: string[]; purpose: Purpose; 
+/**
+ * Venue local time, `YYYY-MM-DDTHH:MM`.
+ */
+start: string; end: string; setupMin: number; cleanupMin: number; expectedParticipants: number; expectedExperts: number; overnight: boolean; state: BookingState; 
+/**
+ * Bookings made together as one multi-day evaluation share this.
+ */
+seriesId: string | null; notes: string; createdBy: string; version: number }
+/**
  * Why the chain breaks at a record.
  */
 export type BreakKind = 
@@ -247,6 +390,7 @@ export type BreakKind =
  * The record's content no longer matches its hash: it was edited.
  */
 "content_altered"
+export type CountRow = { purpose: Purpose; category: TradingCategory; sessions: number }
 export type Enrolment = { 
 /**
  * For typing into an authenticator by hand when the QR code cannot be scanned.
@@ -268,6 +412,7 @@ export type ErrorKind = "INVALID_ARGUMENT" | "NOT_FOUND" | "ALREADY_EXISTS" | "C
  * Too many failed sign-ins; the account is locked for a while.
  */
 "ACCOUNT_LOCKED" | "PERMISSION_DENIED" | "UNAVAILABLE" | "DATA_LOSS" | "INTERNAL"
+export type Granularity = "day" | "week" | "month"
 /**
  * Announced after a record is durable, for screens that follow the journal live.
  */
@@ -302,12 +447,58 @@ export type Locale = "zh-CN" | "en"
  */
 export type LoginStep = { step: "signed_in"; session: SessionView } | { step: "second_factor_required" } | { step: "enrolment_required"; enrolment: Enrolment }
 export type NewOperatorInput = { username: string; displayName: string; role: Role; password: string }
+export type OccupancyRow = { 
+/**
+ * First day of the period, `YYYY-MM-DD`.
+ */
+period: string; roomId: string; roomName: string; roomKind: RoomKind; occupiedMinutes: number; openMinutes: number }
 export type OperatorView = { id: number; username: string; displayName: string; role: Role; disabled: boolean; 
 /**
  * Venue time until which the account is locked after failed sign-ins.
  */
 lockedUntil: string | null; secondFactorEnrolled: boolean; createdAt: string }
 export type Outcome = "ok" | "denied" | "failed"
+/**
+ * A new project (`id` null) or an edit of one (with the `version` it was made on).
+ */
+export type ProjectInput = { id: number | null; version: number | null; tenderProjectCode: string; name: string; category: TradingCategory; bidSectionCodes: string[]; tendererName: string; tendererCreditCode: string; agencyName: string | null; agencyCreditCode: string | null; responsibleStaff: string }
+export type ProjectView = { id: number; tenderProjectCode: string; 
+/**
+ * The code does not look like the usual pattern: accepted, shown for a person to check.
+ */
+codeUnusual: boolean; name: string; category: TradingCategory; bidSectionCodes: string[]; tendererName: string; tendererCreditCode: string; agencyName: string | null; agencyCreditCode: string | null; responsibleStaff: string; version: number }
+/**
+ * 用途 — what the room is booked for.
+ */
+export type Purpose = 
+/**
+ * 开标
+ */
+"bid_opening" | 
+/**
+ * 评标
+ */
+"evaluation" | 
+/**
+ * 谈判
+ */
+"negotiation" | 
+/**
+ * 磋商
+ */
+"consultation" | 
+/**
+ * 询标
+ */
+"clarification" | 
+/**
+ * 竞价
+ */
+"bidding" | 
+/**
+ * 拍卖
+ */
+"auction"
 export type Role = 
 /**
  * 前台签到人员
@@ -330,6 +521,10 @@ export type Room = { id: string; name: string; kind: RoomKind;
  * For kind `other`: what the venue calls it.
  */
 kindName: string | null; zone: Zone; capacity: number; floor: string | null; devices: string[] }
+/**
+ * A venue manager's edit of a room; `version` is the one the edit was made on.
+ */
+export type RoomEdit = { id: string; version: number; name: string; capacity: number; floor: string | null; notes: string; active: boolean }
 /**
  * 房间类型 — what a room is for.
  */
@@ -366,7 +561,49 @@ export type RoomKind =
  * 隔夜评标室
  */
 "overnight_evaluation" | "other"
+export type RoomView = { id: string; name: string; kind: RoomKind; kindName: string | null; zone: Zone; capacity: number; floor: string | null; notes: string; active: boolean; devices: string[]; 
+/**
+ * False for a room the venue file no longer lists (kept, retired, for its history).
+ */
+inVenueFile: boolean; version: number }
+/**
+ * 场次 — a confirmed bid opening or evaluation: what check-in, recording and the wall follow.
+ */
+export type SessionView = { bookingId: number; roomId: string; roomName: string; purpose: Purpose; tenderProjectCode: string; projectName: string; bidSectionCodes: string[]; start: string; end: string; state: BookingState; expectedExperts: number }
 export type SessionView = { operatorId: number; username: string; displayName: string; role: Role; locked: boolean; idleLockMinutes: number }
+export type Statistics = { occupancy: OccupancyRow[]; byPurposeAndCategory: CountRow[]; 
+/**
+ * Minutes a room is open for bookings per day, the denominator of occupancy.
+ */
+openMinutesPerDay: number }
+/**
+ * 交易分类 — the trading category of a project.
+ */
+export type TradingCategory = 
+/**
+ * 工程建设
+ */
+"construction" | 
+/**
+ * 政府采购
+ */
+"government_procurement" | 
+/**
+ * 土地使用权
+ */
+"land_use_rights" | 
+/**
+ * 矿业权
+ */
+"mining_rights" | 
+/**
+ * 国有产权
+ */
+"state_owned_property" | 
+/**
+ * 其他
+ */
+"other"
 export type VenueOverview = { rooms: Room[]; deviceCount: number; outboxPending: number }
 export type VerifyReport = { ok: boolean; 
 /**

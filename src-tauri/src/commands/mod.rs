@@ -1,6 +1,7 @@
 //! Thin `#[tauri::command]` adapters: check the caller's role, call one service function, return
 //! its result. The TypeScript bindings in ui/src/bindings.ts are generated from this list.
 
+mod bookings;
 mod journal;
 mod operators;
 mod session;
@@ -20,6 +21,10 @@ pub mod allow {
     use super::Role;
     pub const ANY_ROLE: &[Role] = &Role::ALL;
     pub const ADMINISTRATOR: &[Role] = &[Role::Administrator];
+    pub const VENUE_MANAGER: &[Role] = &[Role::VenueManager];
+    /// Bookings and projects are visible to those who run or watch sessions.
+    pub const BOOKING_READERS: &[Role] = &[Role::VenueManager, Role::Supervisor, Role::Administrator];
+    pub const STATISTICS: &[Role] = &[Role::VenueManager, Role::Administrator];
 }
 
 /// Tauri-managed state: the services, or why they could not start.
@@ -69,6 +74,18 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             journal::query_journal,
             journal::journal_filter_choices,
             journal::verify_journal,
+            bookings::list_rooms,
+            bookings::edit_room,
+            bookings::list_projects,
+            bookings::save_project,
+            bookings::create_booking,
+            bookings::change_booking,
+            bookings::set_booking_state,
+            bookings::list_bookings,
+            bookings::booking_history,
+            bookings::list_sessions,
+            bookings::booking_statistics,
+            bookings::export_booking_statistics,
         ])
         .events(tauri_specta::collect_events![crate::journal::JournalAppended])
 }

@@ -1,4 +1,6 @@
 //! Pure types and rules of the venue: no I/O, no clock reads.
 
+pub mod booking;
 pub mod operator;
+pub mod project;
 pub mod venue;

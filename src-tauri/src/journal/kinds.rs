@@ -43,6 +43,15 @@ event_kinds! {
     /// A command was refused because the operator's role does not allow it.
     AccessDenied => "operator.access_denied", Some("OPERATOR_ACCESS_DENIED");
     JournalVerified => "journal.verified", None;
+    /// A room was added, changed or retired to match the venue file.
+    RoomSynced => "room.synced", None;
+    RoomUpdated => "room.updated", Some("ROOM_UPDATED");
+    ProjectSaved => "project.saved", Some("PROJECT_SAVED");
+    BookingCreated => "booking.created", Some("BOOKING_CREATED");
+    BookingChanged => "booking.changed", Some("BOOKING_CHANGED");
+    BookingStateChanged => "booking.state_changed", Some("BOOKING_STATE_CHANGED");
+    BookingCancelled => "booking.cancelled", Some("BOOKING_CANCELLED");
+    StatisticsExported => "statistics.exported", None;
     /// A device came online, went offline, or reported a fault.
     DeviceHealth => "device.health", Some("DEVICE_HEALTH");
 }
