@@ -60,13 +60,19 @@ bindings:
 	UPDATE_BINDINGS=1 cargo test -p venue-desk --lib commands::tests::committed_bindings_are_current
 
 test-ui: deps-npm
-	cd ui && npm test
+	@mkdir -p target
+	set -o pipefail; cd ui && npm test 2>&1 | tee ../target/test-ui.log
 
 test-rust: deps-system deps-tools ui
 	$(CARGO_ALL)
-	$(XVFB) cargo test --workspace
+	set -o pipefail; $(XVFB) cargo test --workspace --lib --bins --tests 2>&1 | tee target/test-rust.log
 
+# One closing line for the whole run, counted from both runners' own summaries.
 test: test-ui test-rust
+	@awk '{ gsub(/\033\[[0-9;]*m/, "") } /test result:|^ *Tests +[0-9]/ { for (i = 2; i <= NF; i++) { \
+	    if ($$i ~ /^passed/) p += $$(i-1); if ($$i ~ /^failed/) f += $$(i-1); \
+	    if ($$i ~ /^(ignored|skipped)/) s += $$(i-1) } } \
+	  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' target/test-ui.log target/test-rust.log
 
 bench: deps-system ui
 	cargo build --release --workspace --bins

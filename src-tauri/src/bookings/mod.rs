@@ -472,9 +472,8 @@ impl Bookings {
         let occupied = slot.occupied();
         let clash = db::holding_room_in(w, &room.id, occupied.0, occupied.1, except).await?;
         let Some(c) = clash.first() else { return Ok(()) };
-        let taken = db::occupied_after_in(w, &room.id, occupied.0, except, 1000).await?;
-        let free_from =
-            rules::next_free(&taken, occupied.0, occupied.1 - occupied.0) + slot.setup_min as i64 * MINUTE_MS;
+        let free_from = self.next_free(w, &room.id, occupied.0, occupied.1 - occupied.0, except).await?
+            + slot.setup_min as i64 * MINUTE_MS;
         let purpose = Purpose::parse(&c.purpose).map(|p| p.label_zh()).unwrap_or("");
         let (s, e, free) =
             (self.format_local(c.start_ms), self.format_local(c.end_ms), self.format_local(free_from));
@@ -506,6 +505,49 @@ impl Bookings {
                 free.replace('T', " ")
             ),
         ))
+    }
+
+    /// Whether `room_id` is free for the slot (buffers included), as the booking screens ask
+    /// while a block is dragged; `except` leaves a booking being moved out of the check.
+    pub async fn check_slot(
+        &self,
+        room_id: &str,
+        start: &str,
+        end: &str,
+        setup_min: u32,
+        cleanup_min: u32,
+        except: Option<i64>,
+    ) -> Result<()> {
+        let slot = self.slot_of(start, end, setup_min, cleanup_min)?;
+        let mut w = self.store.begin_write().await?;
+        let room = db::room_in(&mut w, room_id)
+            .await?
+            .ok_or_else(|| Error::not_found("找不到该房间。", "No such room."))?;
+        self.check_free(&mut w, &room, &slot, except).await
+    }
+
+    /// The earliest time from `from_ms` when `room_id` is free for `length_ms`, reading the
+    /// room's bookings a page at a time.
+    async fn next_free(
+        &self,
+        w: &mut WriteTx<'_>,
+        room_id: &str,
+        from_ms: i64,
+        length_ms: i64,
+        except: Option<i64>,
+    ) -> Result<i64> {
+        const PAGE: i64 = 64;
+        let mut t = from_ms;
+        loop {
+            let taken = db::occupied_after_in(w, room_id, t, except, PAGE).await?;
+            let candidate = rules::next_free(&taken, t, length_ms);
+            // The gap found is real unless it lies past the last span read and more may follow.
+            let last_end = taken.last().map(|s| s.1).unwrap_or(i64::MIN);
+            if (taken.len() as i64) < PAGE || candidate < last_end {
+                return Ok(candidate);
+            }
+            t = last_end;
+        }
     }
 
     fn slot_of(&self, start: &str, end: &str, setup_min: u32, cleanup_min: u32) -> Result<Slot> {

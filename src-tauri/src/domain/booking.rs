@@ -12,6 +12,10 @@ pub const MAX_BUFFER_MIN: u32 = 240;
 /// One booking covers at most a day; longer evaluations are a series of daily bookings.
 pub const MAX_BOOKING_MS: i64 = DAY_MS;
 pub const MAX_SERIES_DAYS: u32 = 14;
+/// The longest span one booking can hold a room, buffers included. A booking that overlaps a
+/// time must have started (with its set-up) less than this before it, which bounds the index
+/// scan of the conflict check.
+pub const MAX_OCCUPIED_MS: i64 = MAX_BOOKING_MS + 2 * MAX_BUFFER_MIN as i64 * MINUTE_MS;
 
 /// 用途 — what the room is booked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]

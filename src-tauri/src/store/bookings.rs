@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqlitePool};
 
 use super::WriteTx;
+use crate::domain::booking::MAX_OCCUPIED_MS;
 use crate::error::Result;
 
 #[derive(Debug, Clone, FromRow)]
@@ -265,7 +266,9 @@ const BOOKING_SELECT: &str = "SELECT b.id, b.room_id, b.project_id, b.purpose, b
      FROM bookings b JOIN projects p ON p.id = b.project_id";
 
 /// Bookings that hold `room_id` somewhere in `[from_ms, to_ms)` (buffers included), except
-/// `except_id`. This is the conflict check: one range scan of the (room, occupied start) index.
+/// `except_id`. This is the conflict check: no booking holds a room longer than
+/// `MAX_OCCUPIED_MS`, so the scan of the (room, occupied start) index starts that far back
+/// instead of at the beginning of the room's history.
 pub async fn holding_room_in(
     w: &mut WriteTx<'_>,
     room_id: &str,
@@ -274,10 +277,11 @@ pub async fn holding_room_in(
     except_id: Option<i64>,
 ) -> Result<Vec<BookingRow>> {
     Ok(sqlx::query_as(&format!(
-        "{BOOKING_SELECT} WHERE b.room_id = $1 AND b.state <> 'cancelled' AND b.occupied_start_ms < $2 \
-         AND b.occupied_end_ms > $3 AND b.id <> $4 ORDER BY b.occupied_start_ms"
+        "{BOOKING_SELECT} WHERE b.room_id = $1 AND b.occupied_start_ms > $2 AND b.occupied_start_ms < $3 \
+         AND b.occupied_end_ms > $4 AND b.state <> 'cancelled' AND b.id <> $5 ORDER BY b.occupied_start_ms"
     ))
     .bind(room_id)
+    .bind(from_ms - MAX_OCCUPIED_MS)
     .bind(to_ms)
     .bind(from_ms)
     .bind(except_id.unwrap_or(-1))
@@ -285,7 +289,8 @@ pub async fn holding_room_in(
     .await?)
 }
 
-/// The occupied spans of `room_id` from `from_ms` on (for "next free"), at most `limit`.
+/// The occupied spans of `room_id` that end after `from_ms`, in order, at most `limit` (for
+/// "next free"; the caller pages on from the last one).
 pub async fn occupied_after_in(
     w: &mut WriteTx<'_>,
     room_id: &str,
@@ -294,10 +299,11 @@ pub async fn occupied_after_in(
     limit: i64,
 ) -> Result<Vec<(i64, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT occupied_start_ms, occupied_end_ms FROM bookings WHERE room_id = $1 AND state <> 'cancelled' \
-         AND occupied_end_ms > $2 AND id <> $3 ORDER BY occupied_start_ms LIMIT $4",
+        "SELECT occupied_start_ms, occupied_end_ms FROM bookings WHERE room_id = $1 AND occupied_start_ms > $2 \
+         AND occupied_end_ms > $3 AND state <> 'cancelled' AND id <> $4 ORDER BY occupied_start_ms LIMIT $5",
     )
     .bind(room_id)
+    .bind(from_ms - MAX_OCCUPIED_MS)
     .bind(from_ms)
     .bind(except_id.unwrap_or(-1))
     .bind(limit)

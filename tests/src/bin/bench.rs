@@ -3,6 +3,7 @@
 //!
 //!   P2  device events into journal + outbox (group commit) vs plain batched inserts
 //!   P7  start to interactive window, and resident memory of the app and its webview processes
+//!   B1  booking conflict check against 100,000 existing bookings (issue: rooms and bookings)
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -26,6 +27,7 @@ fn main() {
     let mut rows = Vec::new();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rows.push(rt.block_on(p2_journal_throughput(50_000)));
+    rows.push(rt.block_on(b1_conflict_check(100_000, 2_000)));
     match p7_startup(5) {
         Ok(r) => rows.extend(r),
         Err(e) => rows.push(Row {
@@ -103,6 +105,107 @@ async fn p2_journal_throughput(n: usize) -> Row {
             "plain batched inserts {plain_rate:.0} rows/s (journal at {:.0}% of it)",
             100.0 * journal_rate / plain_rate
         ),
+    }
+}
+
+async fn b1_conflict_check(existing: usize, samples: usize) -> Row {
+    use venue_desk::auth::Caller;
+    use venue_desk::bookings::views::ProjectInput;
+    use venue_desk::domain::operator::Role;
+    use venue_desk::store::bookings::{NewBooking, insert_booking};
+
+    let dir = tempfile::tempdir().unwrap();
+    let services = venue_desk::Services::open(venue_desk::config::demo(dir.path()), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let caller = Caller { operator_id: 1, username: "bench".into(), role: Role::VenueManager };
+    let project = services
+        .bookings
+        .save_project(
+            &caller,
+            &ProjectInput {
+                id: None,
+                version: None,
+                tender_project_code: "E3101000001202611099".into(),
+                name: "bench".into(),
+                category: venue_desk::domain::project::TradingCategory::Construction,
+                bid_section_codes: vec![],
+                tenderer_name: "bench".into(),
+                tenderer_credit_code: "91350100M000100Y43".into(),
+                agency_name: None,
+                agency_credit_code: None,
+                responsible_staff: "bench".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let rooms: Vec<String> = services.config.rooms.iter().map(|r| r.id.clone()).collect();
+    // Two-hour bookings with 30-minute buffers every five hours in each room: about eight years
+    // of a busy venue.
+    let epoch_ms = 1_577_836_800_000i64; // 2020-01-01T00:00Z
+    let stride_ms = 5 * 3_600_000i64;
+    let per_room = existing.div_ceil(rooms.len());
+    let mut inserted = 0;
+    while inserted < existing {
+        let mut w = services.store.begin_write().await.unwrap();
+        for _ in 0..5_000.min(existing - inserted) {
+            let room = &rooms[inserted % rooms.len()];
+            let start = epoch_ms + (inserted / rooms.len()) as i64 * stride_ms;
+            let end = start + 2 * 3_600_000;
+            let b = NewBooking {
+                room_id: room,
+                project_id: project.id,
+                purpose: "bid_opening",
+                start_ms: start,
+                end_ms: end,
+                setup_min: 30,
+                cleanup_min: 30,
+                occupied: (start - 1_800_000, end + 1_800_000),
+                expected_participants: 1,
+                expected_experts: 0,
+                overnight: false,
+                state: "confirmed",
+                series_id: None,
+                notes: "",
+                created_by: "bench",
+                sections: &[],
+            };
+            insert_booking(&mut w, &b, chrono::Utc::now()).await.unwrap();
+            inserted += 1;
+        }
+        w.commit().await.unwrap();
+    }
+    let span_ms = per_room as i64 * stride_ms;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut times_us = Vec::with_capacity(samples);
+    let mut conflicts = 0;
+    for _ in 0..samples {
+        let room = &rooms[(next() % rooms.len() as u64) as usize];
+        let start_ms = epoch_ms + (next() % span_ms as u64) as i64 / 900_000 * 900_000;
+        let start = services.bookings.format_local(start_ms);
+        let end = services.bookings.format_local(start_ms + 3_600_000);
+        let t = Instant::now();
+        if services.bookings.check_slot(room, &start, &end, 15, 15, None).await.is_err() {
+            conflicts += 1;
+        }
+        times_us.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    times_us.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pct = |p: f64| times_us[((times_us.len() as f64 * p) as usize).min(times_us.len() - 1)] / 1000.0;
+    Row {
+        id: "B1",
+        what: format!(
+            "booking conflict check, {existing} existing bookings, {samples} random slots ({conflicts} in conflict)"
+        ),
+        figure: format!("p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms", pct(0.50), pct(0.95), pct(0.99)),
+        target: "p95 < 5 ms",
+        baseline: "-".into(),
     }
 }
 
