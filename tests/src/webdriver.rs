@@ -163,9 +163,19 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Ends the session (closing the app). Also done on drop; idempotent.
+    pub fn end(&mut self) {
+        if !self.id.is_empty() {
+            let _ = call(&self.agent, "DELETE", &self.base, None);
+            self.id.clear();
+        }
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
-        let _ = call(&self.agent, "DELETE", &self.base, None);
+        self.end();
     }
 }
 

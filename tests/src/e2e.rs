@@ -1,0 +1,138 @@
+//! Launching the real app for end-to-end tests: tauri-driver on free loopback ports, the app in
+//! a scratch data directory of its own, screenshots into test-artifacts/e2e/<test>/.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::webdriver::Session;
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let home_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin").join(name));
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .chain(home_bin)
+        .find(|p| p.is_file())
+}
+
+/// The app binary `make test` builds (or `VENUE_DESK_BIN`).
+pub fn app_binary() -> PathBuf {
+    let app = std::env::var_os("VENUE_DESK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/debug/venue-desk"));
+    assert!(
+        app.is_file(),
+        "the app binary {} is missing: run `make test` (it builds it first)",
+        app.display()
+    );
+    app
+}
+
+/// A scratch workstation: the app's data, configuration and cache directories.
+pub struct Workstation {
+    dir: tempfile::TempDir,
+}
+
+impl Workstation {
+    pub fn new() -> Workstation {
+        Workstation { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn env(&self, cmd: &mut Command) {
+        cmd.env("VENUE_DESK_DATA_DIR", self.data_dir())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"))
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .env_remove("VENUE_DESK_CONFIG");
+    }
+
+    /// Runs a terminal subcommand of the app against this workstation's data.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(app_binary());
+        self.env(&mut cmd);
+        cmd.args(args).env("LANG", "en_US.UTF-8").output().unwrap()
+    }
+}
+
+impl Default for Workstation {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The app running under tauri-driver, driven through WebDriver.
+pub struct RunningApp {
+    pub session: Session,
+    driver: Child,
+    artifacts: PathBuf,
+}
+
+impl RunningApp {
+    /// Starts tauri-driver and, through it, the app on `ws`. Screenshots go to
+    /// test-artifacts/e2e/`name`/. Missing prerequisites fail with how to get them.
+    pub fn launch(ws: &Workstation, name: &str) -> RunningApp {
+        let app = app_binary();
+        let driver_bin = which("tauri-driver").expect(
+            "tauri-driver is missing: `cargo install tauri-driver --version 2.1.0 --locked` (make test does)",
+        );
+        assert!(
+            which("WebKitWebDriver").is_some(),
+            "WebKitWebDriver is missing: apt-get install webkit2gtk-driver (make test does)"
+        );
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "no DISPLAY: run under Xvfb, e.g. `xvfb-run -a cargo test` (make test does)"
+        );
+        let artifacts = workspace().join("test-artifacts/e2e").join(name);
+        let _ = std::fs::remove_dir_all(&artifacts);
+        std::fs::create_dir_all(&artifacts).unwrap();
+
+        let (port, native_port) = (free_port(), free_port());
+        let mut cmd = Command::new(driver_bin);
+        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        ws.env(&mut cmd);
+        let mut driver = cmd.spawn().expect("start tauri-driver");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = driver.kill();
+                panic!("tauri-driver did not listen on {port}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let session = Session::start(&format!("http://127.0.0.1:{port}"), app.to_str().unwrap())
+            .expect("WebDriver session with the app")
+            .screenshot_failures_to(artifacts.join("failure.png"));
+        RunningApp { session, driver, artifacts }
+    }
+
+    pub fn shot(&self, name: &str) {
+        let path = self.artifacts.join(format!("{name}.png"));
+        self.session.screenshot(&path).unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+    }
+}
+
+impl Drop for RunningApp {
+    fn drop(&mut self) {
+        self.session.end();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
