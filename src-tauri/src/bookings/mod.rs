@@ -474,35 +474,21 @@ impl Bookings {
         let Some(c) = clash.first() else { return Ok(()) };
         let free_from = self.next_free(w, &room.id, occupied.0, occupied.1 - occupied.0, except).await?
             + slot.setup_min as i64 * MINUTE_MS;
-        let purpose = Purpose::parse(&c.purpose).map(|p| p.label_zh()).unwrap_or("");
-        let (s, e, free) =
-            (self.format_local(c.start_ms), self.format_local(c.end_ms), self.format_local(free_from));
+        let purpose_zh = Purpose::parse(&c.purpose).map(|p| p.label_zh()).unwrap_or("");
+        let shown = |ms: i64| self.format_local(ms).replace('T', " ");
+        let (start, end, free) = (shown(c.start_ms), shown(c.end_ms), shown(free_from));
+        let (room_name, id, code, project, purpose) =
+            (&room.name, c.id, &c.tender_project_code, &c.project_name, &c.purpose);
+        let (setup, cleanup) = (c.setup_min, c.cleanup_min);
         Err(Error::new(
             ErrorKind::Conflict,
             format!(
-                "房间 “{}” 在该时段已有预约 #{}：{} {}（{purpose}，{} 至 {}，另含准备 {} 分钟、清场 {} 分钟）。该房间最早可从 {} 起预约同样时长。",
-                room.name,
-                c.id,
-                c.tender_project_code,
-                c.project_name,
-                s.replace('T', " "),
-                e.replace('T', " "),
-                c.setup_min,
-                c.cleanup_min,
-                free.replace('T', " ")
+                "房间 “{room_name}” 在该时段已有预约 #{id}：{code} {project}（{purpose_zh}，{start} 至 {end}，另含准备 {setup} 分钟、\
+                 清场 {cleanup} 分钟）。该房间最早可从 {free} 起预约同样时长。"
             ),
             format!(
-                "Room \"{}\" is taken by booking #{}: {} {} ({}, {} to {}, plus {} min set-up and {} min clean-up). The room is next free for the same length of time from {}.",
-                room.name,
-                c.id,
-                c.tender_project_code,
-                c.project_name,
-                c.purpose,
-                s.replace('T', " "),
-                e.replace('T', " "),
-                c.setup_min,
-                c.cleanup_min,
-                free.replace('T', " ")
+                "Room \"{room_name}\" is taken by booking #{id}: {code} {project} ({purpose}, {start} to {end}, plus {setup} min \
+                 set-up and {cleanup} min clean-up). The room is next free for the same length of time from {free}."
             ),
         ))
     }
