@@ -273,7 +273,7 @@ async bookingHistory(id: number) : Promise<Result<BookingChangeView[], AppError>
     else return { status: "error", error: e  as any };
 }
 },
-async listSessions(fromDate: string, toDate: string) : Promise<Result<SessionView[], AppError>> {
+async listSessions(fromDate: string, toDate: string) : Promise<Result<BookingSession[], AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("list_sessions", { fromDate, toDate }) };
 } catch (e) {
@@ -361,6 +361,10 @@ days: number; notes: string;
  * Book as confirmed straight away (a request from the desk is `requested` until approved).
  */
 confirm: boolean }
+/**
+ * 场次 — a confirmed bid opening or evaluation: what check-in, recording and the wall follow.
+ */
+export type BookingSession = { bookingId: number; roomId: string; roomName: string; purpose: Purpose; tenderProjectCode: string; projectName: string; bidSectionCodes: string[]; start: string; end: string; state: BookingState; expectedExperts: number }
 /**
  * 预约状态.
  */
@@ -566,10 +570,6 @@ export type RoomView = { id: string; name: string; kind: RoomKind; kindName: str
  * False for a room the venue file no longer lists (kept, retired, for its history).
  */
 inVenueFile: boolean; version: number }
-/**
- * 场次 — a confirmed bid opening or evaluation: what check-in, recording and the wall follow.
- */
-export type SessionView = { bookingId: number; roomId: string; roomName: string; purpose: Purpose; tenderProjectCode: string; projectName: string; bidSectionCodes: string[]; start: string; end: string; state: BookingState; expectedExperts: number }
 export type SessionView = { operatorId: number; username: string; displayName: string; role: Role; locked: boolean; idleLockMinutes: number }
 export type Statistics = { occupancy: OccupancyRow[]; byPurposeAndCategory: CountRow[]; 
 /**
@@ -674,3 +674,6 @@ function __makeEvents__<T extends Record<string, any>>(
 		},
 	);
 }
+
+/** Every kind of journal record. */
+export const JOURNAL_KINDS = ["app.started", "operator.first_admin", "operator.login", "operator.logout", "operator.locked_out", "operator.session_locked", "operator.session_unlocked", "operator.totp_enrolled", "operator.password_changed", "operator.created", "operator.disabled", "operator.enabled", "operator.password_reset", "operator.role_changed", "operator.totp_reset", "operator.access_denied", "journal.verified", "room.synced", "room.updated", "project.saved", "booking.created", "booking.changed", "booking.state_changed", "booking.cancelled", "statistics.exported", "device.health"] as const

@@ -11,3 +11,8 @@ export function requiredRule(t: ComposerTranslation): FormItemRule {
 export function confirmRule(t: ComposerTranslation, first: () => string): FormItemRule {
   return { trigger: 'blur', validator: (_rule, value: string, done) => done(value === first() ? undefined : new Error(t('password.mismatch'))) }
 }
+
+/** A choice (a select, a date) must be made. */
+export function chosenRule(t: ComposerTranslation): FormItemRule {
+  return { required: true, trigger: 'change', validator: (_rule, value: unknown, done) => done(value === null || value === '' ? new Error(t('common.required')) : undefined) }
+}

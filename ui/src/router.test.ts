@@ -46,6 +46,26 @@ describe('navigation guard', () => {
     expect(await landing('/account')).toBe('account')
   })
 
+  it('opens the booking screens to the roles that use them', async () => {
+    backend(ready, signedInAs('front_desk'))
+    expect(await landing('/calendar')).toBe('home')
+    expect(await landing('/bookings')).toBe('home')
+
+    backend(ready, signedInAs('supervisor'))
+    expect(await landing('/calendar')).toBe('calendar')
+    expect(await landing('/bookings')).toBe('bookings')
+    expect(await landing('/projects')).toBe('home')
+    expect(await landing('/statistics')).toBe('home')
+
+    backend(ready, signedInAs('administrator'))
+    expect(await landing('/statistics')).toBe('statistics')
+    expect(await landing('/rooms')).toBe('home')
+
+    backend(ready, signedInAs('venue_manager'))
+    for (const screen of ['calendar', 'bookings', 'projects', 'rooms', 'statistics']) expect(await landing(`/${screen}`)).toBe(screen)
+    expect(await landing('/operators')).toBe('home')
+  })
+
   it('lets an administrator in, and away from the login screen', async () => {
     backend(ready, signedInAs('administrator'))
     expect(await landing('/journal')).toBe('journal')

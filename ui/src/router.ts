@@ -10,6 +10,10 @@ import HomeView from './views/HomeView.vue'
 import AccountView from './views/AccountView.vue'
 import OperatorsView from './views/OperatorsView.vue'
 import JournalView from './views/JournalView.vue'
+import CalendarView from './views/CalendarView.vue'
+import BookingsView from './views/BookingsView.vue'
+import ProjectsView from './views/ProjectsView.vue'
+import RoomsView from './views/RoomsView.vue'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -19,6 +23,9 @@ declare module 'vue-router' {
     roles?: Role[]
   }
 }
+
+/** Who runs the calendar, and who watches it (read only). */
+const BOOKING_READERS: Role[] = ['venue_manager', 'supervisor', 'administrator']
 
 export const router = createRouter({
   history: createWebHashHistory(),
@@ -34,6 +41,17 @@ export const router = createRouter({
         { path: 'account', name: 'account', component: AccountView },
         { path: 'operators', name: 'operators', component: OperatorsView, meta: { roles: ['administrator'] } },
         { path: 'journal', name: 'journal', component: JournalView, meta: { roles: ['administrator'] } },
+        { path: 'calendar', name: 'calendar', component: CalendarView, meta: { roles: BOOKING_READERS } },
+        { path: 'bookings', name: 'bookings', component: BookingsView, meta: { roles: BOOKING_READERS } },
+        { path: 'projects', name: 'projects', component: ProjectsView, meta: { roles: ['venue_manager'] } },
+        { path: 'rooms', name: 'rooms', component: RoomsView, meta: { roles: ['venue_manager'] } },
+        {
+          path: 'statistics',
+          name: 'statistics',
+          // Loaded on first visit: it brings the charting library.
+          component: () => import('./views/StatisticsView.vue'),
+          meta: { roles: ['venue_manager', 'administrator'] },
+        },
       ],
     },
     { path: '/:rest(.*)', redirect: { name: 'home' } },

@@ -2,9 +2,10 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import type { Router } from 'vue-router'
 import { call } from './api'
-import type { AppError, Result, SessionView } from './bindings'
+import type { AppError, Result } from './bindings'
 import { installSessionProblemHandler } from './session-problems'
 import { useSessionStore } from './stores/session'
+import type { SessionView } from './bindings'
 
 const view: SessionView = { operatorId: 1, username: 'admin', displayName: 'Admin', role: 'administrator', locked: false, idleLockMinutes: 10 }
 const failed = (code: AppError['code']): Promise<Result<null, AppError>> => Promise.resolve({ status: 'error', error: { code, message: code } })

@@ -477,8 +477,8 @@ impl Bookings {
         let purpose_zh = Purpose::parse(&c.purpose).map(|p| p.label_zh()).unwrap_or("");
         let shown = |ms: i64| self.format_local(ms).replace('T', " ");
         let (start, end, free) = (shown(c.start_ms), shown(c.end_ms), shown(free_from));
-        let (room_name, id, code, project, purpose) =
-            (&room.name, c.id, &c.tender_project_code, &c.project_name, &c.purpose);
+        let purpose_en = c.purpose.replace('_', " ");
+        let (room_name, id, code, project) = (&room.name, c.id, &c.tender_project_code, &c.project_name);
         let (setup, cleanup) = (c.setup_min, c.cleanup_min);
         Err(Error::new(
             ErrorKind::Conflict,
@@ -487,7 +487,7 @@ impl Bookings {
                  清场 {cleanup} 分钟）。该房间最早可从 {free} 起预约同样时长。"
             ),
             format!(
-                "Room \"{room_name}\" is taken by booking #{id}: {code} {project} ({purpose}, {start} to {end}, plus {setup} min \
+                "Room \"{room_name}\" is taken by booking #{id}: {code} {project} ({purpose_en}, {start} to {end}, plus {setup} min \
                  set-up and {cleanup} min clean-up). The room is next free for the same length of time from {free}."
             ),
         ))
@@ -805,7 +805,7 @@ impl Bookings {
         let state = BookingState::parse(&old.state).ok_or_else(|| Error::internal("state"))?;
         if !state.can_become(next) {
             return Err(Error::precondition(
-                format!("预约当前状态为 {}，不能改为 {}。", state.as_str(), next.as_str()),
+                format!("预约当前为“{}”，不能改为“{}”。", state.label_zh(), next.label_zh()),
                 format!("A booking that is {} cannot become {}.", state.as_str(), next.as_str()),
             ));
         }
@@ -899,7 +899,7 @@ impl Bookings {
     }
 
     /// The bid openings and evaluations confirmed (or under way, or done) on the given days.
-    pub async fn sessions(&self, from_date: &str, to_date: &str) -> Result<Vec<SessionView>> {
+    pub async fn sessions(&self, from_date: &str, to_date: &str) -> Result<Vec<BookingSession>> {
         let (from_ms, to_ms) = self.range_ms(&Some(from_date.into()), &Some(to_date.into()))?;
         let q = BookingQuery {
             from_ms,
@@ -919,7 +919,7 @@ impl Bookings {
             .filter(|b| matches!(b.state.as_str(), "confirmed" | "in_progress" | "completed"))
             .map(|b| {
                 let v = self.booking_view(b, &names)?;
-                Ok(SessionView {
+                Ok(BookingSession {
                     booking_id: v.id,
                     room_id: v.room_id,
                     room_name: v.room_name,

@@ -161,7 +161,7 @@ pub struct BookingChangeView {
 /// 场次 — a confirmed bid opening or evaluation: what check-in, recording and the wall follow.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionView {
+pub struct BookingSession {
     pub booking_id: i64,
     pub room_id: String,
     pub room_name: String,

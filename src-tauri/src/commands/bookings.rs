@@ -89,7 +89,7 @@ pub async fn list_sessions(
     state: State<'_, AppState>,
     from_date: String,
     to_date: String,
-) -> Result<Vec<SessionView>> {
+) -> Result<Vec<BookingSession>> {
     let s = state.services()?;
     s.auth.require(allow::ANY_ROLE).await?;
     s.bookings.sessions(&from_date, &to_date).await

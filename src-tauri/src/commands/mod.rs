@@ -104,8 +104,15 @@ pub fn render_bindings() -> String {
             &path,
         )
         .expect("bindings export");
-    let text = std::fs::read_to_string(&path).expect("bindings written");
+    let mut text = std::fs::read_to_string(&path).expect("bindings written");
     let _ = std::fs::remove_dir_all(&dir);
+    // The journal's kinds, so the UI can prove it has a label for every one.
+    let kinds: Vec<String> =
+        crate::journal::EventKind::ALL.iter().map(|k| format!("\"{}\"", k.as_str())).collect();
+    text.push_str(&format!(
+        "\n/** Every kind of journal record. */\nexport const JOURNAL_KINDS = [{}] as const\n",
+        kinds.join(", ")
+    ));
     text
 }
 

@@ -160,6 +160,16 @@ impl BookingState {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Requested => "待确认",
+            Self::Confirmed => "已确认",
+            Self::InProgress => "进行中",
+            Self::Completed => "已完成",
+            Self::Cancelled => "已取消",
+        }
+    }
+
     /// requested → confirmed → in progress → completed; requested or confirmed → cancelled.
     pub fn can_become(self, next: BookingState) -> bool {
         use BookingState::*;

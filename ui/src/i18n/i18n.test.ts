@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import zhCN from './zh-CN'
 import en from './en'
 import { i18n } from '.'
+import { JOURNAL_KINDS } from '../bindings'
+import { BOOKING_CHANGES, BOOKING_STATES, PURPOSES, TRADING_CATEGORIES } from '../bookings'
 
 type Tree = { [key: string]: string | Tree }
 
@@ -34,14 +36,27 @@ describe('locale files', () => {
   })
 
   it('label every journal event kind the backend records', () => {
-    const kinds = [
-      'app.started', 'operator.first_admin', 'operator.login', 'operator.logout', 'operator.locked_out',
-      'operator.session_locked', 'operator.session_unlocked', 'operator.totp_enrolled', 'operator.password_changed',
-      'operator.created', 'operator.disabled', 'operator.enabled', 'operator.password_reset', 'operator.role_changed',
-      'operator.totp_reset', 'operator.access_denied', 'journal.verified', 'device.health',
-    ]
-    for (const kind of kinds) expect(i18n.global.te(`journalKind.${kind}`, 'en'), kind).toBe(true)
+    for (const kind of JOURNAL_KINDS) expect(i18n.global.te(`journalKind.${kind}`, 'en'), kind).toBe(true)
     expect(i18n.global.te('journalKind.operator')).toBe(false)
+  })
+
+  it('label every value of the booking enums in both languages', () => {
+    const enums: [string, readonly string[]][] = [
+      ['purpose', PURPOSES],
+      ['bookingState', BOOKING_STATES],
+      ['tradingCategory', TRADING_CATEGORIES],
+      ['bookingChange', BOOKING_CHANGES],
+      ['roomKind', ['bid_opening', 'evaluation', 'negotiation', 'consultation', 'clarification', 'bidding', 'auction', 'overnight_evaluation', 'other']],
+      ['zone', ['public_service', 'transaction', 'evaluation']],
+    ]
+    for (const [prefix, values] of enums) {
+      for (const value of values) {
+        for (const locale of ['zh-CN', 'en'] as const) expect(i18n.global.te(`${prefix}.${value}`, locale), `${locale} ${prefix}.${value}`).toBe(true)
+      }
+    }
+    expect(i18n.global.t('purpose.clarification')).toBe('询标')
+    expect(i18n.global.t('bookingState.in_progress')).toBe('进行中')
+    expect(i18n.global.t('tradingCategory.state_owned_property')).toBe('国有产权')
   })
 })
 
