@@ -80,7 +80,12 @@ pub struct RunningApp {
     pub session: Session,
     driver: Child,
     artifacts: PathBuf,
+    finished: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// No end-to-end test runs this long; past it the test process is ended, so that a wedged
+/// webview can never hold up a test run (CI has a hard limit).
+const WATCHDOG: Duration = Duration::from_secs(300);
 
 impl RunningApp {
     /// Starts tauri-driver and, through it, the app on `ws`. Screenshots go to
@@ -120,7 +125,19 @@ impl RunningApp {
         let session = Session::start(&format!("http://127.0.0.1:{port}"), app.to_str().unwrap())
             .expect("WebDriver session with the app")
             .screenshot_failures_to(artifacts.join("failure.png"));
-        RunningApp { session, driver, artifacts }
+        let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, driver_pid, test) = (finished.clone(), driver.id(), name.to_string());
+        std::thread::spawn(move || {
+            std::thread::sleep(WATCHDOG);
+            if !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                eprintln!(
+                    "e2e test {test}: still running after {WATCHDOG:?}; ending it (see test-artifacts/e2e/{test}/)"
+                );
+                let _ = Command::new("kill").arg(driver_pid.to_string()).status();
+                std::process::exit(101);
+            }
+        });
+        RunningApp { session, driver, artifacts, finished }
     }
 
     pub fn shot(&self, name: &str) {
@@ -131,6 +148,7 @@ impl RunningApp {
 
 impl Drop for RunningApp {
     fn drop(&mut self) {
+        self.finished.store(true, std::sync::atomic::Ordering::SeqCst);
         self.session.end();
         let _ = self.driver.kill();
         let _ = self.driver.wait();

@@ -260,24 +260,32 @@ async fn sessions_and_statistics() {
     b.create(&manager(), &booking("pb-1", p.id, Purpose::Evaluation, "2026-11-24T10:30", "2026-11-24T16:30"))
         .await
         .unwrap();
+    // Held 20:00–23:30 with its buffers: only the time until closing at 22:00 counts.
+    let late = BookingInput {
+        expected_participants: 6,
+        expected_experts: 5,
+        ..booking("gy-1", p.id, Purpose::Evaluation, "2026-11-24T20:30", "2026-11-24T23:00")
+    };
+    b.create(&manager(), &late).await.unwrap();
     let mut requested = booking("tp-1", p.id, Purpose::Negotiation, "2026-11-24T09:00", "2026-11-24T11:00");
     requested.confirm = false;
     b.create(&manager(), &requested).await.unwrap();
 
     let sessions = b.sessions("2026-11-24", "2026-11-24").await.unwrap();
-    assert_eq!(sessions.iter().map(|s| s.room_id.as_str()).collect::<Vec<_>>(), ["kb-1", "pb-1"]);
+    assert_eq!(sessions.iter().map(|s| s.room_id.as_str()).collect::<Vec<_>>(), ["kb-1", "pb-1", "gy-1"]);
 
     let stats = b.statistics("2026-11-23", "2026-11-29", Granularity::Week).await.unwrap();
     let kb1 = stats.occupancy.iter().find(|o| o.room_id == "kb-1").unwrap();
-    assert_eq!((kb1.period.as_str(), kb1.occupied_minutes, kb1.open_minutes), ("2026-11-23", 120, 7 * 600));
+    assert_eq!((kb1.period.as_str(), kb1.occupied_minutes, kb1.open_minutes), ("2026-11-23", 120, 7 * 900));
     let pb1 = stats.occupancy.iter().find(|o| o.room_id == "pb-1").unwrap();
     assert_eq!(pb1.occupied_minutes, 420);
-    assert_eq!(stats.by_purpose_and_category.iter().map(|c| c.sessions).sum::<u32>(), 3);
+    assert_eq!(stats.occupancy.iter().find(|o| o.room_id == "gy-1").unwrap().occupied_minutes, 120);
+    assert_eq!(stats.by_purpose_and_category.iter().map(|c| c.sessions).sum::<u32>(), 4);
 
     let path =
         b.export_statistics_csv(&manager(), "2026-11-23", "2026-11-29", Granularity::Day).await.unwrap();
     let csv = std::fs::read_to_string(&path).unwrap();
     assert!(csv.starts_with("\u{feff}period 时段"), "{csv}");
-    assert!(csv.contains("2026-11-24,kb-1,第一开标室,bid_opening,120,600,0.2000"), "{csv}");
+    assert!(csv.contains("2026-11-24,kb-1,第一开标室,bid_opening,120,900,0.1333"), "{csv}");
     assert!(path.starts_with(v.data_dir().to_str().unwrap()));
 }

@@ -157,6 +157,19 @@ fn a_venue_manager_books_a_room_and_is_told_about_conflicts() {
     s.click("[data-testid=booking-change-submit]").unwrap();
     s.wait_text("[data-testid=booking-history]", "专家组要求推迟一小时", T).unwrap();
     app.shot("04-history");
+    s.execute("document.querySelector('.el-drawer__close-btn')?.click()").unwrap();
+
+    // This month's occupancy, as charts, exported to CSV in the exports directory.
+    s.click("[data-testid=nav-statistics]").unwrap();
+    s.wait("[data-testid=statistics-occupancy-chart] canvas", T).unwrap();
+    s.click("[data-testid=statistics-export]").unwrap();
+    let exported = s.wait_text("[data-testid=statistics-exported]", ".csv", T).unwrap();
+    assert!(exported.contains(ws.data_dir().join("exports").to_str().unwrap()), "{exported}");
+    app.shot("05-statistics");
+
+    s.click("[data-testid=nav-projects]").unwrap();
+    s.wait("[data-testid=project-row-E3101000001202611004]", T).unwrap();
+    app.shot("06-projects");
 }
 
 /// Opens the new-booking dialog and books `room` for the first seeded project's evaluation.

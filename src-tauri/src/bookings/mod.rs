@@ -24,8 +24,10 @@ use crate::store::bookings::{
 use crate::store::{Store, WriteTx};
 use views::*;
 
-/// Minutes a room is open for bookings each day (08:00–18:00): the denominator of occupancy.
-pub const OPEN_MINUTES_PER_DAY: u32 = 600;
+/// The hours a room is open for bookings each day, 07:00–22:00 (the calendar's hours): occupancy
+/// is the time held within them over their length, so it never exceeds 100 %.
+pub const OPEN_FROM_MINUTE: i64 = 7 * 60;
+pub const OPEN_MINUTES_PER_DAY: u32 = 15 * 60;
 const SEP: char = '\u{1f}';
 
 pub struct Bookings {
@@ -973,12 +975,13 @@ impl Bookings {
             .filter(|b| b.state != "cancelled")
             .collect();
 
-        // Occupied minutes per (period, room), clipped day by day to the range.
+        // Occupied minutes per (period, room), clipped day by day to the opening hours.
         let mut occupied: HashMap<(NaiveDate, String), i64> = HashMap::new();
         let mut open_days: HashMap<NaiveDate, u32> = HashMap::new();
         let mut day = from;
         while day <= to {
-            let (d0, d1) = (self.day_start_ms(day)?, self.day_start_ms(day + Duration::days(1))?);
+            let d0 = self.day_start_ms(day)? + OPEN_FROM_MINUTE * MINUTE_MS;
+            let d1 = d0 + OPEN_MINUTES_PER_DAY as i64 * MINUTE_MS;
             *open_days.entry(period_start(day)).or_default() += 1;
             for b in &bookings {
                 let overlap = b.occupied_end_ms.min(d1) - b.occupied_start_ms.max(d0);
