@@ -6,6 +6,7 @@ use venue_desk::bookings::views::*;
 use venue_desk::domain::booking::{BookingState, Purpose};
 use venue_desk::domain::operator::Role;
 use venue_desk::domain::project::TradingCategory;
+use venue_desk::domain::venue::RoomKind;
 use venue_desk::error::{ErrorKind, Locale};
 use venue_desk::store::journal::JournalQuery;
 use venue_desk_tests::fixture::{Venue, username};
@@ -281,6 +282,9 @@ async fn sessions_and_statistics() {
     assert_eq!(pb1.occupied_minutes, 420);
     assert_eq!(stats.occupancy.iter().find(|o| o.room_id == "gy-1").unwrap().occupied_minutes, 120);
     assert_eq!(stats.by_purpose_and_category.iter().map(|c| c.sessions).sum::<u32>(), 4);
+    // Both bid-opening rooms together: kb-1's 120 minutes over two rooms' opening hours.
+    let openings = stats.occupancy_by_kind.iter().find(|k| k.room_kind == RoomKind::BidOpening).unwrap();
+    assert_eq!((openings.rooms, openings.occupied_minutes, openings.open_minutes), (2, 120, 2 * 7 * 900));
 
     let path =
         b.export_statistics_csv(&manager(), "2026-11-23", "2026-11-29", Granularity::Day).await.unwrap();

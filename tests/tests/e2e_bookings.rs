@@ -162,6 +162,7 @@ fn a_venue_manager_books_a_room_and_is_told_about_conflicts() {
     // This month's occupancy, as charts, exported to CSV in the exports directory.
     s.click("[data-testid=nav-statistics]").unwrap();
     s.wait("[data-testid=statistics-occupancy-chart] canvas", T).unwrap();
+    s.wait("[data-testid=statistics-kind-chart] canvas", T).unwrap();
     s.click("[data-testid=statistics-export]").unwrap();
     let exported = s.wait_text("[data-testid=statistics-exported]", ".csv", T).unwrap();
     assert!(exported.contains(ws.data_dir().join("exports").to_str().unwrap()), "{exported}");

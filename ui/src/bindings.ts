@@ -442,6 +442,10 @@ export type JournalRecordView = { seq: number; recordedAt: string; actor: string
  */
 detail: string; hash: string }
 /**
+ * Occupancy of all rooms of one kind together.
+ */
+export type KindOccupancyRow = { period: string; roomKind: RoomKind; rooms: number; occupiedMinutes: number; openMinutes: number }
+/**
  * The language messages are rendered in. One window, one operator: a process-wide setting is
  * enough, and it lets `Serialize` pick the text without threading a locale through every call.
  */
@@ -571,7 +575,7 @@ export type RoomView = { id: string; name: string; kind: RoomKind; kindName: str
  */
 inVenueFile: boolean; version: number }
 export type SessionView = { operatorId: number; username: string; displayName: string; role: Role; locked: boolean; idleLockMinutes: number }
-export type Statistics = { occupancy: OccupancyRow[]; byPurposeAndCategory: CountRow[]; 
+export type Statistics = { occupancy: OccupancyRow[]; occupancyByKind: KindOccupancyRow[]; byPurposeAndCategory: CountRow[]; 
 /**
  * Minutes a room is open for bookings per day, the denominator of occupancy.
  */

@@ -1008,6 +1008,24 @@ impl Bookings {
             }
         }
 
+        let mut by_kind: Vec<KindOccupancyRow> = Vec::new();
+        for r in &occupancy {
+            match by_kind.iter_mut().find(|k| k.period == r.period && k.room_kind == r.room_kind) {
+                Some(k) => {
+                    k.rooms += 1;
+                    k.occupied_minutes += r.occupied_minutes;
+                    k.open_minutes += r.open_minutes;
+                }
+                None => by_kind.push(KindOccupancyRow {
+                    period: r.period.clone(),
+                    room_kind: r.room_kind,
+                    rooms: 1,
+                    occupied_minutes: r.occupied_minutes,
+                    open_minutes: r.open_minutes,
+                }),
+            }
+        }
+
         let mut counts: HashMap<(String, String), u32> = HashMap::new();
         for b in bookings.iter().filter(|b| b.start_ms >= from_ms && b.start_ms < to_ms) {
             *counts.entry((b.purpose.clone(), b.category.clone())).or_default() += 1;
@@ -1023,7 +1041,12 @@ impl Bookings {
             })
             .collect();
         by_purpose_and_category.sort_by_key(|r| (r.purpose.as_str(), r.category.as_str()));
-        Ok(Statistics { occupancy, by_purpose_and_category, open_minutes_per_day: OPEN_MINUTES_PER_DAY })
+        Ok(Statistics {
+            occupancy,
+            occupancy_by_kind: by_kind,
+            by_purpose_and_category,
+            open_minutes_per_day: OPEN_MINUTES_PER_DAY,
+        })
     }
 
     /// Writes the statistics as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read
@@ -1058,6 +1081,16 @@ impl Bookings {
                 r.occupied_minutes,
                 r.open_minutes,
                 rate
+            ));
+        }
+        csv.push_str("\r\nperiod 时段,kind 房间类型,rooms 房间数,occupied_minutes 占用分钟,open_minutes 开放分钟,occupancy 占用率\r\n");
+        for k in &stats.occupancy_by_kind {
+            let rate =
+                if k.open_minutes > 0 { k.occupied_minutes as f64 / k.open_minutes as f64 } else { 0.0 };
+            let kind = enum_json(k.room_kind);
+            csv.push_str(&format!(
+                "{},{kind},{},{},{},{rate:.4}\r\n",
+                k.period, k.rooms, k.occupied_minutes, k.open_minutes
             ));
         }
         csv.push_str("\r\npurpose 用途,category 交易分类,sessions 场次\r\n");

@@ -195,6 +195,17 @@ pub struct OccupancyRow {
     pub open_minutes: u32,
 }
 
+/// Occupancy of all rooms of one kind together.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct KindOccupancyRow {
+    pub period: String,
+    pub room_kind: RoomKind,
+    pub rooms: u32,
+    pub occupied_minutes: u32,
+    pub open_minutes: u32,
+}
+
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct CountRow {
@@ -207,6 +218,7 @@ pub struct CountRow {
 #[serde(rename_all = "camelCase")]
 pub struct Statistics {
     pub occupancy: Vec<OccupancyRow>,
+    pub occupancy_by_kind: Vec<KindOccupancyRow>,
     pub by_purpose_and_category: Vec<CountRow>,
     /// Minutes a room is open for bookings per day, the denominator of occupancy.
     pub open_minutes_per_day: u32,

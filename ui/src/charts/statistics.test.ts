@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import type { Statistics } from '../bindings'
-import { monthOf, occupancyOption, occupancyPercent, periodLabel, purposeShareOption, sessionsOption } from './statistics'
+import { kindOccupancyOption, monthOf, occupancyOption, occupancyPercent, periodLabel, purposeShareOption, sessionsOption } from './statistics'
 
 const stats: Statistics = {
   occupancy: [
     { period: '2026-03-02', roomId: 'kb1', roomName: 'Room 1', roomKind: 'bid_opening', occupiedMinutes: 150, openMinutes: 600 },
     { period: '2026-03-02', roomId: 'kb2', roomName: 'Room 2', roomKind: 'bid_opening', occupiedMinutes: 0, openMinutes: 600 },
-    { period: '2026-03-03', roomId: 'kb1', roomName: 'Room 1', roomKind: 'bid_opening', occupiedMinutes: 700, openMinutes: 600 },
+    { period: '2026-03-03', roomId: 'kb1', roomName: 'Room 1', roomKind: 'bid_opening', occupiedMinutes: 540, openMinutes: 600 },
     { period: '2026-03-03', roomId: 'kb2', roomName: 'Room 2', roomKind: 'bid_opening', occupiedMinutes: 200, openMinutes: 600 },
+  ],
+  occupancyByKind: [
+    { period: '2026-03-02', roomKind: 'bid_opening', rooms: 2, occupiedMinutes: 150, openMinutes: 1200 },
+    { period: '2026-03-03', roomKind: 'bid_opening', rooms: 2, occupiedMinutes: 740, openMinutes: 1200 },
+    { period: '2026-03-03', roomKind: 'evaluation', rooms: 1, occupiedMinutes: 300, openMinutes: 600 },
   ],
   byPurposeAndCategory: [
     { purpose: 'bid_opening', category: 'construction', sessions: 3 },
@@ -26,10 +31,10 @@ describe('statistics', () => {
     expect(monthOf('2026-12-31')).toEqual(['2026-12-01', '2026-12-31'])
   })
 
-  it('gives occupancy in percent, past 100 when a room is used beyond the opening hours', () => {
+  it('gives occupancy in percent with one decimal', () => {
     expect(occupancyPercent({ occupiedMinutes: 150, openMinutes: 600 })).toBe(25)
     expect(occupancyPercent({ occupiedMinutes: 200, openMinutes: 600 })).toBe(33.3)
-    expect(occupancyPercent({ occupiedMinutes: 700, openMinutes: 600 })).toBe(116.7)
+    expect(occupancyPercent({ occupiedMinutes: 540, openMinutes: 600 })).toBe(90)
     expect(occupancyPercent({ occupiedMinutes: 0, openMinutes: 0 })).toBe(0)
   })
 
@@ -42,8 +47,16 @@ describe('statistics', () => {
     const option = occupancyOption(stats, 'day')
     expect(option.xAxis).toMatchObject({ data: ['03-02', '03-03'] })
     expect(option.series).toEqual([
-      expect.objectContaining({ name: 'Room 1', data: [25, 116.7] }),
+      expect.objectContaining({ name: 'Room 1', data: [25, 90] }),
       expect.objectContaining({ name: 'Room 2', data: [0, 33.3] }),
+    ])
+  })
+
+  it('charts one bar per room kind, zero where a kind has no row', () => {
+    const option = kindOccupancyOption(stats, 'day', (k) => `kind.${k}`)
+    expect(option.series).toEqual([
+      expect.objectContaining({ name: 'kind.bid_opening', data: [12.5, 61.7] }),
+      expect.objectContaining({ name: 'kind.evaluation', data: [0, 50] }),
     ])
   })
 

@@ -1,4 +1,4 @@
-import type { Granularity, OccupancyRow, Statistics } from '../bindings'
+import type { Granularity, OccupancyRow, RoomKind, Statistics } from '../bindings'
 import { PURPOSES, PURPOSE_COLOR, TRADING_CATEGORIES } from '../bookings'
 import { addDays } from '../calendar/geometry'
 import type { ChartOption } from './echarts'
@@ -12,10 +12,7 @@ export function monthOf(date: string): [string, string] {
   return [`${date.slice(0, 7)}-01`, addDays(next, -1)]
 }
 
-/**
- * Occupied time over opening time, in percent with one decimal. Buffers and hours outside the
- * opening time count as occupied, so a room used into the evening can exceed 100 %.
- */
+/** Occupied time (buffers included) within the opening hours over their length, in percent with one decimal. */
 export function occupancyPercent(row: Pick<OccupancyRow, 'occupiedMinutes' | 'openMinutes'>): number {
   return row.openMinutes > 0 ? Math.round((row.occupiedMinutes / row.openMinutes) * 1000) / 10 : 0
 }
@@ -27,26 +24,43 @@ export function periodLabel(period: string, granularity: Granularity): string {
 
 const percent = (v: unknown): string => `${v}%`
 
-/** One group of bars per period, one bar per room. */
-export function occupancyOption(stats: Statistics, granularity: Granularity): ChartOption {
-  const periods = [...new Set(stats.occupancy.map((r) => r.period))].sort()
-  const rooms = new Map<string, string>()
-  for (const r of stats.occupancy) rooms.set(r.roomId, r.roomName)
+/** One group of bars per period, one bar per series, in percent. */
+function percentBars(periods: string[], granularity: Granularity, series: { name: string; at: (period: string) => number }[]): ChartOption {
   return {
     tooltip: { trigger: 'axis', valueFormatter: percent },
     legend: { type: 'scroll', top: 0 },
     grid: { left: 48, right: 16, top: 40, bottom: 28 },
     xAxis: { type: 'category', data: periods.map((p) => periodLabel(p, granularity)) },
     yAxis: { type: 'value', axisLabel: { formatter: '{value}%' } },
-    series: [...rooms].map(([roomId, roomName]) => ({
-      type: 'bar',
-      name: roomName,
-      data: periods.map((p) => {
-        const row = stats.occupancy.find((r) => r.period === p && r.roomId === roomId)
-        return row ? occupancyPercent(row) : 0
-      }),
-    })),
+    series: series.map((s) => ({ type: 'bar', name: s.name, data: periods.map(s.at) })),
   }
+}
+
+/** Occupancy per period, one bar per room. */
+export function occupancyOption(stats: Statistics, granularity: Granularity): ChartOption {
+  const periods = [...new Set(stats.occupancy.map((r) => r.period))].sort()
+  const rooms = new Map<string, string>()
+  for (const r of stats.occupancy) rooms.set(r.roomId, r.roomName)
+  return percentBars(periods, granularity, [...rooms].map(([roomId, name]) => ({
+    name,
+    at: (p: string) => {
+      const row = stats.occupancy.find((r) => r.period === p && r.roomId === roomId)
+      return row ? occupancyPercent(row) : 0
+    },
+  })))
+}
+
+/** Occupancy per period, one bar per room kind (all rooms of the kind together). */
+export function kindOccupancyOption(stats: Statistics, granularity: Granularity, kindLabel: (kind: RoomKind) => string): ChartOption {
+  const periods = [...new Set(stats.occupancyByKind.map((r) => r.period))].sort()
+  const kinds = [...new Set(stats.occupancyByKind.map((r) => r.roomKind))]
+  return percentBars(periods, granularity, kinds.map((kind) => ({
+    name: kindLabel(kind),
+    at: (p: string) => {
+      const row = stats.occupancyByKind.find((r) => r.period === p && r.roomKind === kind)
+      return row ? occupancyPercent(row) : 0
+    },
+  })))
 }
 
 /** Sessions per purpose, stacked by trading category. */
