@@ -144,6 +144,10 @@ async fn projects_check_credit_codes_and_flag_unusual_codes() {
     );
     let odd = b.save_project(&manager(), &project("ZB-7")).await.unwrap();
     assert!(odd.code_unusual);
+    // Found by code, name or tenderer.
+    for term in ["ZB-", "教学楼", "第一中学"] {
+        assert_eq!(b.projects(Some(term)).await.unwrap().len(), 1, "{term}");
+    }
     assert_eq!(
         b.save_project(&manager(), &project("ZB-7")).await.unwrap_err().kind,
         ErrorKind::AlreadyExists

@@ -137,6 +137,8 @@ pub async fn projects(pool: &SqlitePool, search: Option<&str>, limit: i64) -> Re
         q.push(" WHERE p.tender_project_code LIKE ")
             .push_bind(like.clone())
             .push(" OR p.name LIKE ")
+            .push_bind(like.clone())
+            .push(" OR p.tenderer_name LIKE ")
             .push_bind(like);
     }
     q.push(" ORDER BY p.id DESC LIMIT ").push_bind(limit);
