@@ -2,6 +2,7 @@
 //! a scratch data directory of its own, screenshots into test-artifacts/e2e/<test>/.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -75,10 +76,23 @@ impl Default for Workstation {
     }
 }
 
+/// tauri-driver in a process group of its own, with WebKitWebDriver and the app under it: ending
+/// the group ends all three, also when the test fails before a session exists.
+struct DriverGroup(Child);
+
+impl Drop for DriverGroup {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", self.0.id())]).status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The app running under tauri-driver, driven through WebDriver.
 pub struct RunningApp {
     pub session: Session,
-    driver: Child,
+    /// Held for its drop, which ends the driver, WebKitWebDriver and the app.
+    _driver: DriverGroup,
     artifacts: PathBuf,
     finished: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
@@ -108,36 +122,47 @@ impl RunningApp {
         std::fs::create_dir_all(&artifacts).unwrap();
 
         let (port, native_port) = (free_port(), free_port());
+        // The driver's and the app's output go to a file beside the screenshots, not to the
+        // test's own output: nothing left behind can hold the test run's pipe open.
+        let log = std::fs::File::create(artifacts.join("driver-and-app.log")).unwrap();
         let mut cmd = Command::new(driver_bin);
         cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0);
         ws.env(&mut cmd);
-        let mut driver = cmd.spawn().expect("start tauri-driver");
+        let driver = DriverGroup(cmd.spawn().expect("start tauri-driver"));
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if started.elapsed() > Duration::from_secs(20) {
-                let _ = driver.kill();
-                panic!("tauri-driver did not listen on {port}");
-            }
+            assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not listen on {port}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let session = Session::start(&format!("http://127.0.0.1:{port}"), app.to_str().unwrap())
-            .expect("WebDriver session with the app")
-            .screenshot_failures_to(artifacts.join("failure.png"));
+        // tauri-driver listens before WebKitWebDriver behind it does; on a busy machine the
+        // first session requests can find nothing to talk to yet.
+        let session = loop {
+            match Session::start(&format!("http://127.0.0.1:{port}"), app.to_str().unwrap()) {
+                Ok(s) => break s.screenshot_failures_to(artifacts.join("failure.png")),
+                Err(e) if started.elapsed() < Duration::from_secs(60) => {
+                    eprintln!("e2e {name}: no WebDriver session yet ({e}); trying again");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(e) => panic!("no WebDriver session with the app within 60 s: {e}"),
+            }
+        };
         let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (flag, driver_pid, test) = (finished.clone(), driver.id(), name.to_string());
+        let (flag, group, test) = (finished.clone(), format!("-{}", driver.0.id()), name.to_string());
         std::thread::spawn(move || {
             std::thread::sleep(WATCHDOG);
             if !flag.load(std::sync::atomic::Ordering::SeqCst) {
                 eprintln!(
                     "e2e test {test}: still running after {WATCHDOG:?}; ending it (see test-artifacts/e2e/{test}/)"
                 );
-                let _ = Command::new("kill").arg(driver_pid.to_string()).status();
+                let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
                 std::process::exit(101);
             }
         });
-        RunningApp { session, driver, artifacts, finished }
+        RunningApp { session, _driver: driver, artifacts, finished }
     }
 
     pub fn shot(&self, name: &str) {
@@ -149,8 +174,7 @@ impl RunningApp {
 impl Drop for RunningApp {
     fn drop(&mut self) {
         self.finished.store(true, std::sync::atomic::Ordering::SeqCst);
+        // The session first (the app closes cleanly), then the driver group goes with its drop.
         self.session.end();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }

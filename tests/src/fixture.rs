@@ -14,7 +14,7 @@ pub const PASSWORD: &str = "Venue-desk-2026";
 pub struct Venue {
     pub services: Arc<Services>,
     pub clock: Arc<ManualClock>,
-    pub _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 pub fn username(role: Role) -> String {
@@ -46,11 +46,11 @@ impl Venue {
             };
             services.auth.create_operator(&caller, &input).await.unwrap();
         }
-        Venue { services, clock, _dir: dir }
+        Venue { services, clock, dir }
     }
 
     pub fn data_dir(&self) -> &Path {
-        self._dir.path()
+        self.dir.path()
     }
 
     /// Signs in as the operator of `role`, enrolling or answering the second factor as needed.
