@@ -147,7 +147,16 @@ impl Session {
         self.call("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
     }
 
+    /// Waits for the page to paint twice, so a screenshot shows the current state rather than
+    /// the last frame WebKit happened to keep.
+    pub fn settle(&self) -> Result<(), String> {
+        let script = "const done = arguments[arguments.length - 1]; \
+                      requestAnimationFrame(() => requestAnimationFrame(() => done(true)));";
+        self.call("POST", "/execute/async", Some(json!({"script": script, "args": []}))).map(|_| ())
+    }
+
     pub fn screenshot(&self, path: &std::path::Path) -> Result<(), String> {
+        let _ = self.settle();
         let v = self.call("GET", "/screenshot", None)?;
         let png = base64::engine::general_purpose::STANDARD
             .decode(v.as_str().ok_or("screenshot is not a string")?)

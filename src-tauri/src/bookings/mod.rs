@@ -258,8 +258,7 @@ impl Bookings {
 
     fn project_view(&self, p: ProjectRow) -> Result<ProjectView> {
         Ok(ProjectView {
-            category: TradingCategory::parse(&p.category)
-                .ok_or_else(|| Error::internal(format!("category {}", p.category)))?,
+            category: parse_enum(&p.category)?,
             bid_section_codes: split(&p.sections),
             id: p.id,
             tender_project_code: p.tender_project_code,
@@ -382,15 +381,12 @@ impl Bookings {
     fn booking_view(&self, b: BookingRow, room_names: &HashMap<String, String>) -> Result<BookingView> {
         Ok(BookingView {
             room_name: room_names.get(&b.room_id).cloned().unwrap_or_else(|| b.room_id.clone()),
-            category: TradingCategory::parse(&b.category)
-                .ok_or_else(|| Error::internal(format!("category {}", b.category)))?,
+            category: parse_enum(&b.category)?,
             bid_section_codes: split(&b.sections),
-            purpose: Purpose::parse(&b.purpose)
-                .ok_or_else(|| Error::internal(format!("purpose {}", b.purpose)))?,
+            purpose: parse_enum(&b.purpose)?,
             start: self.format_local(b.start_ms),
             end: self.format_local(b.end_ms),
-            state: BookingState::parse(&b.state)
-                .ok_or_else(|| Error::internal(format!("state {}", b.state)))?,
+            state: parse_enum(&b.state)?,
             id: b.id,
             room_id: b.room_id,
             project_id: b.project_id,
@@ -704,14 +700,14 @@ impl Bookings {
         if old.version != input.version {
             return Err(stale("该预约", "booking"));
         }
-        let state = BookingState::parse(&old.state).ok_or_else(|| Error::internal("state"))?;
+        let state: BookingState = parse_enum(&old.state)?;
         if !state.is_editable() {
             return Err(Error::precondition(
                 "预约已开始、已完成或已取消，不能再改时间或房间。",
                 "The booking has started, finished or been cancelled; its time and room can no longer change.",
             ));
         }
-        let purpose = Purpose::parse(&old.purpose).ok_or_else(|| Error::internal("purpose"))?;
+        let purpose: Purpose = parse_enum(&old.purpose)?;
         let slot = self.slot_of(&input.start, &input.end, old.setup_min as u32, old.cleanup_min as u32)?;
         let room = db::room_in(&mut w, &input.room_id)
             .await?
@@ -804,7 +800,7 @@ impl Bookings {
         if old.version != version {
             return Err(stale("该预约", "booking"));
         }
-        let state = BookingState::parse(&old.state).ok_or_else(|| Error::internal("state"))?;
+        let state: BookingState = parse_enum(&old.state)?;
         if !state.can_become(next) {
             return Err(Error::precondition(
                 format!("预约当前为“{}”，不能改为“{}”。", state.label_zh(), next.label_zh()),
