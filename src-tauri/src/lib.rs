@@ -10,10 +10,12 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod devices;
 pub mod domain;
 pub mod error;
 pub mod journal;
 pub mod paths;
+pub mod sim;
 pub mod store;
 
 use std::sync::Arc;

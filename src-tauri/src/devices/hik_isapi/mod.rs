@@ -1,0 +1,1 @@
+//! Hikvision ISAPI access-control driver.

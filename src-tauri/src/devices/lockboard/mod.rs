@@ -1,0 +1,1 @@
+//! RS-485 lock-board driver.

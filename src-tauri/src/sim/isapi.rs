@@ -1,0 +1,1 @@
+//! Simulated ISAPI door controller.

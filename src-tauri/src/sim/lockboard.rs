@@ -1,0 +1,1 @@
+//! Simulated RS-485 lock board.

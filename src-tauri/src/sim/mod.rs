@@ -1,0 +1,4 @@
+//! Simulated devices behind `venue-sim`, speaking the same wire protocols as the real ones.
+
+pub mod isapi;
+pub mod lockboard;
