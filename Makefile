@@ -48,12 +48,12 @@ run: build
 	  echo "No display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open here."; \
 	  echo "Run 'make run-headless' to start Venue Desk on a virtual display (Xvfb) instead,"; \
 	  echo "or run 'make run' from a desktop session."; exit 2; fi
-	./target/debug/venue-desk
+	bash assets/demo/run-demo.sh ./target/debug/venue-desk
 
 run-headless: build
 	@echo "Starting Venue Desk on a virtual display; screenshot in test-artifacts/run-headless.png after 8 s. Ctrl-C stops it."
 	@mkdir -p test-artifacts
-	xvfb-run -a -s "-screen 0 1366x768x24" bash -c './target/debug/venue-desk & pid=$$!; sleep 8; \
+	xvfb-run -a -s "-screen 0 1366x768x24" bash assets/demo/run-demo.sh bash -c './target/debug/venue-desk & pid=$$!; sleep 8; \
 	  (command -v import >/dev/null && import -window root test-artifacts/run-headless.png) || true; wait $$pid'
 
 bindings:

@@ -15,12 +15,14 @@ pub enum Invocation {
 pub enum Command {
     JournalVerify { config: Option<PathBuf> },
     CheckConfig { config: Option<PathBuf> },
+    DemoSeed { config: Option<PathBuf> },
 }
 
 pub const USAGE: &str = "\
 Usage: venue-desk [--config VENUE.toml]                 open the window
        venue-desk [--config VENUE.toml] journal verify  check the journal's hash chain
        venue-desk [--config VENUE.toml] config check    validate the venue file and exit
+       venue-desk demo seed                             today's training session and roster (demo venue only)
 
 Without --config: VENUE_DESK_CONFIG, else venue.toml in the configuration directory, else the
 built-in demo venue. VENUE_DESK_DATA_DIR overrides where data is kept.";
@@ -46,6 +48,7 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
         [] => Ok(Invocation::Window { config }),
         ["journal", "verify"] => Ok(Invocation::Command(Command::JournalVerify { config })),
         ["config", "check"] => Ok(Invocation::Command(Command::CheckConfig { config })),
+        ["demo", "seed"] => Ok(Invocation::Command(Command::DemoSeed { config })),
         other => Err(format!("unknown command: {}\n\n{USAGE}", other.join(" "))),
     }
 }
@@ -75,6 +78,30 @@ pub fn run(cmd: Command) -> i32 {
                 2
             }
         },
+        Command::DemoSeed { config } => {
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+            rt.block_on(async move {
+                let seeded = async {
+                    let cfg = load_config(config)?;
+                    let services =
+                        crate::Services::open(cfg, std::sync::Arc::new(crate::clock::SystemClock)).await?;
+                    let id = crate::demo::seed_today(&services).await?;
+                    services.store.close().await;
+                    Ok::<i64, crate::error::Error>(id)
+                }
+                .await;
+                match seeded {
+                    Ok(id) => {
+                        println!("OK: demo session {id} in room {} with its roster", crate::demo::DEMO_ROOM);
+                        0
+                    }
+                    Err(e) => {
+                        eprintln!("{}", e.message());
+                        2
+                    }
+                }
+            })
+        }
         Command::JournalVerify { config } => {
             let rt =
                 tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");

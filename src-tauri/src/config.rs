@@ -33,6 +33,7 @@ pub struct VenueConfig {
     pub rooms: Vec<Room>,
     pub devices: Vec<Device>,
     pub evaluation_area: EvaluationArea,
+    pub checkin: CheckInRules,
 }
 
 #[derive(Debug, Clone, serde::Serialize, specta::Type)]
@@ -66,6 +67,42 @@ pub struct Device {
     pub input_address: Option<u16>,
     /// Cameras: the sub-stream for the live wall (the main stream `address` is recorded).
     pub sub_stream: Option<String>,
+    /// Lock boards: the board's DIP address on its RS-485 bus (1–32).
+    pub board_address: u8,
+    /// Lock boards: the status byte 0x11 means unlocked (true, the common wiring) or locked.
+    pub unlocked_when_set: bool,
+    /// Serial lock boards: bits per second.
+    pub baud: u32,
+    /// ISAPI: HTTP Basic instead of Digest (only for controllers configured that way).
+    pub basic_auth: bool,
+}
+
+/// 签到 — front-desk rules.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckInRules {
+    /// Credentials stay valid this long after the session's scheduled end (sessions run late).
+    pub credential_grace_minutes: u32,
+    /// How long the desk waits for a locker door to be closed.
+    pub locker_close_timeout_seconds: u32,
+    /// Check-in opens this long before the session starts.
+    pub opens_minutes_before: u32,
+    /// Names, ID numbers and photos are erased this many days after the session ends.
+    pub roster_retention_days: u32,
+    /// Controllers are compared with the check-ins this often (and at start).
+    pub reconcile_interval_minutes: u32,
+}
+
+impl Default for CheckInRules {
+    fn default() -> Self {
+        CheckInRules {
+            credential_grace_minutes: 30,
+            locker_close_timeout_seconds: 120,
+            opens_minutes_before: 180,
+            roster_retention_days: 30,
+            reconcile_interval_minutes: 5,
+        }
+    }
 }
 
 /// 评标评审区 — the area behind access control.
@@ -91,6 +128,30 @@ struct FileTop {
     #[serde(default)]
     devices: Vec<FileDevice>,
     evaluation_area: FileArea,
+    #[serde(default)]
+    checkin: FileCheckIn,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCheckIn {
+    credential_grace_minutes: Option<Spanned<u32>>,
+    locker_close_timeout_seconds: Option<Spanned<u32>>,
+    opens_minutes_before: Option<Spanned<u32>>,
+    roster_retention_days: Option<Spanned<u32>>,
+    reconcile_interval_minutes: Option<Spanned<u32>>,
+}
+
+impl Default for FileCheckIn {
+    fn default() -> Self {
+        FileCheckIn {
+            credential_grace_minutes: None,
+            locker_close_timeout_seconds: None,
+            opens_minutes_before: None,
+            roster_retention_days: None,
+            reconcile_interval_minutes: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -162,6 +223,10 @@ struct FileDevice {
     unit_id: Option<u8>,
     input_address: Option<u16>,
     sub_stream: Option<Spanned<String>>,
+    board_address: Option<Spanned<u8>>,
+    polarity: Option<Spanned<String>>,
+    baud: Option<Spanned<u32>>,
+    basic_auth: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -360,6 +425,37 @@ pub fn parse(
         {
             return Err(fail(Some(sub.span()), format!("sub_stream {zh}"), format!("sub_stream {en}")));
         }
+        if let Some(b) = &d.board_address
+            && !(1..=32).contains(b.get_ref())
+        {
+            return Err(fail(
+                Some(b.span()),
+                "board_address 须在 1 到 32 之间（锁控板拨码地址）。".into(),
+                "board_address must be between 1 and 32 (the lock board's DIP address).".into(),
+            ));
+        }
+        let unlocked_when_set = match d.polarity.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+            None | Some(("unlocked_when_set", _)) => true,
+            Some(("locked_when_set", _)) => false,
+            Some((other, span)) => {
+                return Err(fail(
+                    Some(span),
+                    format!("polarity “{other}” 无效；可用：unlocked_when_set、locked_when_set。"),
+                    format!(
+                        "polarity \"{other}\" is not valid; allowed: unlocked_when_set, locked_when_set."
+                    ),
+                ));
+            }
+        };
+        if let Some(b) = &d.baud
+            && !matches!(b.get_ref(), 1200 | 2400 | 4800 | 9600 | 19200 | 38400 | 57600 | 115200)
+        {
+            return Err(fail(
+                Some(b.span()),
+                "baud 须为常用波特率之一：1200、2400、4800、9600、19200、38400、57600、115200。".into(),
+                "baud must be a standard rate: 1200, 2400, 4800, 9600, 19200, 38400, 57600 or 115200.".into(),
+            ));
+        }
         devices.push(Device {
             name: d.name.clone().unwrap_or_else(|| id.clone()),
             id,
@@ -372,6 +468,10 @@ pub fn parse(
             unit_id: d.unit_id,
             input_address: d.input_address,
             sub_stream: d.sub_stream.as_ref().map(|s| s.get_ref().clone()),
+            board_address: d.board_address.as_ref().map_or(1, |b| *b.get_ref()),
+            unlocked_when_set,
+            baud: d.baud.as_ref().map_or(9600, |b| *b.get_ref()),
+            basic_auth: d.basic_auth.unwrap_or(false),
         });
     }
 
@@ -484,6 +584,57 @@ pub fn parse(
             .collect::<Result<_>>()?,
     };
 
+    let defaults = CheckInRules::default();
+    let rule = |v: &Option<Spanned<u32>>, default: u32, min: u32, max: u32, name: &str| -> Result<u32> {
+        match v {
+            None => Ok(default),
+            Some(x) if (min..=max).contains(x.get_ref()) => Ok(*x.get_ref()),
+            Some(x) => Err(fail(
+                Some(x.span()),
+                format!("checkin.{name} 须在 {min} 到 {max} 之间。"),
+                format!("checkin.{name} must be between {min} and {max}."),
+            )),
+        }
+    };
+    let c = &top.checkin;
+    let checkin = CheckInRules {
+        credential_grace_minutes: rule(
+            &c.credential_grace_minutes,
+            defaults.credential_grace_minutes,
+            0,
+            24 * 60,
+            "credential_grace_minutes",
+        )?,
+        locker_close_timeout_seconds: rule(
+            &c.locker_close_timeout_seconds,
+            defaults.locker_close_timeout_seconds,
+            5,
+            1800,
+            "locker_close_timeout_seconds",
+        )?,
+        opens_minutes_before: rule(
+            &c.opens_minutes_before,
+            defaults.opens_minutes_before,
+            0,
+            24 * 60,
+            "opens_minutes_before",
+        )?,
+        roster_retention_days: rule(
+            &c.roster_retention_days,
+            defaults.roster_retention_days,
+            0,
+            3650,
+            "roster_retention_days",
+        )?,
+        reconcile_interval_minutes: rule(
+            &c.reconcile_interval_minutes,
+            defaults.reconcile_interval_minutes,
+            1,
+            24 * 60,
+            "reconcile_interval_minutes",
+        )?,
+    };
+
     Ok(VenueConfig {
         source: source.map(Path::to_path_buf),
         code: code.to_string(),
@@ -499,6 +650,7 @@ pub fn parse(
         rooms,
         devices,
         evaluation_area,
+        checkin,
     })
 }
 

@@ -5,11 +5,14 @@
 
 pub mod app;
 pub mod auth;
+mod background;
 pub mod bookings;
+pub mod checkin;
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod devices;
 pub mod domain;
 pub mod error;
@@ -17,6 +20,7 @@ pub mod journal;
 pub mod paths;
 pub mod sim;
 pub mod store;
+pub mod vault;
 
 use std::sync::Arc;
 
@@ -28,13 +32,21 @@ use store::Store;
 
 /// Everything the commands stand on, opened from one venue configuration.
 pub struct Services {
-    pub config: VenueConfig,
+    pub config: Arc<VenueConfig>,
     pub clock: Arc<dyn Clock>,
     pub store: Arc<Store>,
     pub journal: Arc<Journal>,
     pub auth: auth::Auth,
     pub bookings: bookings::Bookings,
+    pub vault: vault::Vault,
+    pub fleet: Arc<devices::fleet::Fleet>,
+    pub checkins: checkin::CheckIns,
+    watches: std::sync::Mutex<Vec<devices::hik_isapi::WatchHandle>>,
 }
+
+/// The password `venue-sim` gives its simulated controllers; the embedded demo venue uses it.
+pub const DEMO_DEVICE_PASSWORD: &str = "venue-sim-demo";
+pub const DEMO_VENUE_CODE: &str = "DEMO-01";
 
 impl Services {
     /// Opens the store and starts the services. Must run inside a tokio runtime.
@@ -56,7 +68,59 @@ impl Services {
             config.exports_dir.clone(),
         );
         bookings.sync_rooms(&config.rooms).await?;
-        Ok(Services { config, clock, store, journal, auth, bookings })
+        let config = Arc::new(config);
+        let vault = vault::Vault::new(&config.code);
+        if config.code == DEMO_VENUE_CODE {
+            seed_demo_passwords(&config, &vault);
+        }
+        let fleet = Arc::new(devices::fleet::Fleet::new(&config.devices, vault.clone(), clock.clone()));
+        let checkins = checkin::CheckIns::new(
+            store.clone(),
+            journal.clone(),
+            clock.clone(),
+            config.clone(),
+            fleet.clone(),
+            vault.clone(),
+        );
+        checkins.prepare().await?;
+        Ok(Services {
+            config,
+            clock,
+            store,
+            journal,
+            auth,
+            bookings,
+            vault,
+            fleet,
+            checkins,
+            watches: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Starts the device work that runs by itself: controller event streams, locker polling,
+    /// credential reconciliation, roster purging and device-health journaling. The window calls
+    /// this; tests call it when they want the venue to run on its own.
+    pub async fn start_background(self: &Arc<Self>) {
+        background::start(self).await;
+    }
+
+    /// Stores a device's password in the keyring (never in the venue file) and journals that it changed.
+    pub async fn set_device_password(
+        &self,
+        caller: &auth::Caller,
+        device_id: &str,
+        password: &str,
+    ) -> Result<()> {
+        if password.is_empty() || password.len() > 128 {
+            return Err(error::Error::invalid(
+                "设备密码不能为空，且不超过 128 个字符。",
+                "The device password must be 1-128 characters.",
+            ));
+        }
+        self.fleet.set_password(device_id, password)?;
+        let entry = Entry::new(caller.actor(), EventKind::DevicePasswordSet, device_id, Outcome::Ok)
+            .with_detail(serde_json::json!({"device": device_id, "keyring": vault::backend()}));
+        self.journal.record(entry).await.map(|_| ())
     }
 
     pub async fn record_start(&self) -> Result<()> {
@@ -65,6 +129,17 @@ impl Services {
         let entry = Entry::new(Actor::system(), EventKind::AppStarted, &self.config.code, Outcome::Ok)
             .with_detail(serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "venueFile": source}));
         self.journal.record(entry).await.map(|_| ())
+    }
+}
+
+fn seed_demo_passwords(config: &VenueConfig, vault: &vault::Vault) {
+    for d in config.devices.iter().filter(|d| d.kind == domain::venue::DeviceKind::DoorController) {
+        let entry = devices::fleet::password_entry(&d.id);
+        if matches!(vault.get(&entry), Ok(None))
+            && let Err(e) = vault.set(&entry, DEMO_DEVICE_PASSWORD.as_bytes())
+        {
+            tracing::warn!(device = %d.id, error = %e, "demo device password not stored");
+        }
     }
 }
 

@@ -54,6 +54,11 @@ impl Workstation {
         self.dir.path().join("data")
     }
 
+    /// Where the app looks for `venue.toml` on this workstation.
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config").join(venue_desk::paths::IDENTIFIER)
+    }
+
     fn env(&self, cmd: &mut Command) {
         cmd.env("VENUE_DESK_DATA_DIR", self.data_dir())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))

@@ -7,6 +7,7 @@ use chrono::Duration;
 use venue_desk::Services;
 use venue_desk::auth::{Caller, LoginStep, NewOperatorInput, secrets};
 use venue_desk::clock::ManualClock;
+use venue_desk::config::VenueConfig;
 use venue_desk::domain::operator::Role;
 
 pub const PASSWORD: &str = "Venue-desk-2026";
@@ -25,9 +26,15 @@ impl Venue {
     /// The demo venue on an empty database, with one operator of each role (the administrator
     /// created through first run) and nobody signed in.
     pub async fn open() -> Venue {
+        Venue::open_with(|_| {}, "2026-11-23T01:00:00Z").await
+    }
+
+    /// The demo venue changed by `patch` (e.g. devices pointed at simulators), starting at `now`.
+    pub async fn open_with(patch: impl FnOnce(&mut VenueConfig), now: &str) -> Venue {
         let dir = tempfile::tempdir().unwrap();
-        let config = venue_desk::config::demo(dir.path());
-        let clock = Arc::new(ManualClock::new("2026-11-23T01:00:00Z".parse().unwrap()));
+        let mut config = venue_desk::config::demo(dir.path());
+        patch(&mut config);
+        let clock = Arc::new(ManualClock::new(now.parse().unwrap()));
         let services = Arc::new(Services::open(config, clock.clone()).await.unwrap());
         let admin = NewOperatorInput {
             username: username(Role::Administrator),

@@ -3,4 +3,5 @@
 
 pub mod e2e;
 pub mod fixture;
+pub mod sims;
 pub mod webdriver;

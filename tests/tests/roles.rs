@@ -97,6 +97,35 @@ fn gated() -> Vec<(&'static str, Value, &'static [Role])> {
             json!({"fromDate": "2026-11-01", "toDate": "2026-11-30", "granularity": "week"}),
             allow::STATISTICS,
         ),
+        // Arguments that fail fast after the role check (nothing to find, no device contacted).
+        ("checkin_find", json!({"idNumber": "11010519491231002X"}), allow::FRONT_DESK),
+        ("checkin_begin", json!({"entryId": 999}), allow::FRONT_DESK),
+        ("checkin_await_deposit", json!({"entryId": 999}), allow::FRONT_DESK),
+        ("checkin_reopen_locker", json!({"entryId": 999}), allow::FRONT_DESK),
+        ("checkin_cancel", json!({"entryId": 999, "reason": "test"}), allow::FRONT_DESK),
+        ("checkin_complete", json!({"entryId": 999, "cardNo": null}), allow::FRONT_DESK),
+        ("checkout_begin", json!({"checkInId": 999}), allow::FRONT_DESK),
+        ("checkout_finish", json!({"checkInId": 999}), allow::FRONT_DESK),
+        ("roster_import", json!({"bookingId": 999, "format": "csv", "content": ""}), allow::SUPERVISION),
+        (
+            "roster_add_substitute",
+            json!({"bookingId": 999, "expert": {"name": "A", "idNumber": "11010519491231002X", "expertType": "T"}, "reason": "test"}),
+            allow::SUPERVISION,
+        ),
+        ("attendance_today", json!({}), allow::SUPERVISION),
+        ("reentry_approve", json!({"checkInId": 999, "reason": "test"}), allow::SUPERVISION),
+        ("reconcile_credentials", json!({}), allow::SUPERVISION),
+        ("roll_call", json!({}), allow::FRONT_DESK),
+        ("roll_call_export", json!({}), allow::FRONT_DESK),
+        ("list_lockers", json!({}), allow::FRONT_DESK),
+        ("open_locker", json!({"bankId": "nope", "lockerNo": 1, "reason": "test"}), allow::FRONT_DESK),
+        (
+            "set_locker_fault",
+            json!({"bankId": "nope", "lockerNo": 1, "faulty": true, "reason": "test"}),
+            allow::FRONT_DESK,
+        ),
+        ("device_health", json!({}), allow::ANY_ROLE),
+        ("set_device_password", json!({"deviceId": "nope", "password": "x"}), allow::ADMINISTRATOR),
     ]
 }
 

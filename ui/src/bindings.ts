@@ -299,6 +299,166 @@ async exportBookingStatistics(fromDate: string, toDate: string, granularity: Gra
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+async checkinFind(idNumber: string) : Promise<Result<CheckInCandidate, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("checkin_find", { idNumber }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async checkinBegin(entryId: number) : Promise<Result<LockerRef, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("checkin_begin", { entryId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async checkinAwaitDeposit(entryId: number) : Promise<Result<LockerRef, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("checkin_await_deposit", { entryId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async checkinReopenLocker(entryId: number) : Promise<Result<LockerRef, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("checkin_reopen_locker", { entryId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async checkinCancel(entryId: number, reason: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("checkin_cancel", { entryId, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async checkinComplete(entryId: number, cardNo: string | null) : Promise<Result<CheckInRecord, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("checkin_complete", { entryId, cardNo }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async checkoutBegin(checkInId: number) : Promise<Result<CheckOutProgress, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("checkout_begin", { checkInId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async checkoutFinish(checkInId: number) : Promise<Result<CheckInRecord, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("checkout_finish", { checkInId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async rosterImport(bookingId: number, format: RosterFormat, content: string) : Promise<Result<RosterImportReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("roster_import", { bookingId, format, content }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async rosterAddSubstitute(bookingId: number, expert: RosterExpertInput, reason: string) : Promise<Result<AttendanceRow, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("roster_add_substitute", { bookingId, expert, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async attendanceToday() : Promise<Result<Attendance[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("attendance_today") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async reentryApprove(checkInId: number, reason: string) : Promise<Result<CheckInRecord, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reentry_approve", { checkInId, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async reconcileCredentials() : Promise<Result<ReconcileReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reconcile_credentials") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async rollCall() : Promise<Result<RollCall, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("roll_call") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async rollCallExport() : Promise<Result<string, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("roll_call_export") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async listLockers() : Promise<Result<LockerBankView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_lockers") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async openLocker(bankId: string, lockerNo: number, reason: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("open_locker", { bankId, lockerNo, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async setLockerFault(bankId: string, lockerNo: number, faulty: boolean, reason: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_locker_fault", { bankId, lockerNo, faulty, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async deviceHealth() : Promise<Result<DeviceHealthView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("device_health") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async setDevicePassword(deviceId: string, password: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_device_password", { deviceId, password }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -306,8 +466,10 @@ async exportBookingStatistics(fromDate: string, toDate: string, granularity: Gra
 
 
 export const events = __makeEvents__<{
+frontDeskChanged: FrontDeskChanged,
 journalAppended: JournalAppended
 }>({
+frontDeskChanged: "front-desk-changed",
 journalAppended: "journal-appended"
 })
 
@@ -330,6 +492,40 @@ firstRun: boolean;
  * Set when the app refused to start; the window shows it and nothing else.
  */
 startupError: AppError | null; demoVenue: boolean }
+export type Attendance = { session: SessionBrief; rows: AttendanceRow[]; expected: number; checkedIn: number; late: number; absent: number; rosterPurged: boolean }
+export type AttendanceRow = { entryId: number; 
+/**
+ * Empty once the roster has been purged.
+ */
+name: string; idMasked: string; expertType: string; isChair: boolean; substitute: boolean; substituteReason: string | null; status: AttendanceStatus; checkInId: number | null; checkedInAt: string | null; checkedOutAt: string | null; late: boolean; 
+/**
+ * Session over and never checked in.
+ */
+absent: boolean; locker: LockerRef | null }
+/**
+ * Where an expert stands on the session day.
+ */
+export type AttendanceStatus = 
+/**
+ * Not checked in yet (late once the session has started, absent once it has ended).
+ */
+"notArrived" | 
+/**
+ * Locker assigned and opened; the check-in is not complete yet.
+ */
+"depositing" | 
+/**
+ * Checked in and inside the evaluation area.
+ */
+"inside" | 
+/**
+ * Went out through the entrance during the session; re-entry needs a supervisor.
+ */
+"left" | 
+/**
+ * A supervisor approved re-entry; the credential is written again.
+ */
+"reentryApproved" | "checkedOut"
 /**
  * A move, resize or change of room, made on `version`, with the reason (变更原因).
  */
@@ -394,7 +590,67 @@ export type BreakKind =
  * The record's content no longer matches its hash: it was edited.
  */
 "content_altered"
+/**
+ * The one roster entry the front desk found by ID number.
+ */
+export type CheckInCandidate = { entryId: number; name: string; 
+/**
+ * e.g. 110105********002X
+ */
+idMasked: string; expertType: string; isChair: boolean; 
+/**
+ * 补抽 — drawn as a substitute.
+ */
+substitute: boolean; 
+/**
+ * `data:image/...;base64,...` when the roster carries a photo.
+ */
+photoDataUrl: string | null; session: SessionBrief; status: AttendanceStatus; checkInId: number | null; locker: LockerRef | null; 
+/**
+ * Arrived (or still not arrived) after the session's start.
+ */
+late: boolean }
+export type CheckInRecord = { checkInId: number; entryId: number; name: string; idMasked: string; session: SessionBrief; locker: LockerRef; cardNoMasked: string | null; 
+/**
+ * The person key written to the controllers (`vd-…`).
+ */
+employeeNo: string; checkedInAt: string; 
+/**
+ * End of the credential's validity window (session end plus the configured grace).
+ */
+validUntil: string; checkedOutAt: string | null; status: AttendanceStatus; late: boolean; 
+/**
+ * Names of the door controllers holding the credential.
+ */
+controllers: string[] }
+export type CheckOutProgress = { checkInId: number; locker: LockerRef; 
+/**
+ * Controllers the credential was removed from.
+ */
+revoked: string[]; 
+/**
+ * Controllers that could not be reached: reconciliation removes the credential when they return.
+ */
+pending: string[] }
 export type CountRow = { purpose: Purpose; category: TradingCategory; sessions: number }
+export type DeviceHealthView = { id: string; name: string; kind: string; driver: string; address: string; state: DeviceState; lastContactAt: string | null; lastError: string | null; 
+/**
+ * What the device says it is (model, firmware), when known.
+ */
+detail: string | null }
+export type DeviceState = 
+/**
+ * Not contacted yet since start.
+ */
+"unknown" | "online" | "offline" | 
+/**
+ * Answers, but reports a fault (e.g. a jammed lock).
+ */
+"fault" | 
+/**
+ * The app has no driver for this device yet.
+ */
+"unsupported"
 export type Enrolment = { 
 /**
  * For typing into an authenticator by hand when the QR code cannot be scanned.
@@ -416,6 +672,10 @@ export type ErrorKind = "INVALID_ARGUMENT" | "NOT_FOUND" | "ALREADY_EXISTS" | "C
  * Too many failed sign-ins; the account is locked for a while.
  */
 "ACCOUNT_LOCKED" | "PERMISSION_DENIED" | "UNAVAILABLE" | "DATA_LOSS" | "INTERNAL"
+/**
+ * Pushed to the UI whenever a locker or device changes, so the grids stay live without polling.
+ */
+export type FrontDeskChanged = { lockers: boolean; devices: boolean; rollCall: boolean }
 export type Granularity = "day" | "week" | "month"
 /**
  * Announced after a record is durable, for screens that follow the journal live.
@@ -450,6 +710,30 @@ export type KindOccupancyRow = { period: string; roomKind: RoomKind; rooms: numb
  * enough, and it lets `Serialize` pick the text without threading a locale through every call.
  */
 export type Locale = "zh-CN" | "en"
+/**
+ * The state a lock reports, after the board's polarity has been applied.
+ */
+export type LockState = "locked" | "unlocked"
+export type LockerBankView = { bankId: string; name: string; online: boolean; lastError: string | null; lockers: LockerView[] }
+export type LockerRef = { bankId: string; bankName: string; lockerNo: number }
+export type LockerStatus = "free" | 
+/**
+ * Given to an expert whose check-in is in progress.
+ */
+"assigned" | 
+/**
+ * Holds an expert's devices.
+ */
+"occupied" | 
+/**
+ * Opened at check-out; waiting for it to be closed empty.
+ */
+"retrieving" | "fault"
+export type LockerView = { lockerNo: number; status: LockerStatus; 
+/**
+ * Last state the board reported; null when the board has not answered.
+ */
+lock: LockState | null; occupantMasked: string | null; faultReason: string | null }
 /**
  * Where a sign-in stands after the password.
  */
@@ -507,6 +791,16 @@ export type Purpose =
  * 拍卖
  */
 "auction"
+export type ReconcileDeviceReport = { deviceId: string; deviceName: string; 
+/**
+ * Person keys removed because no active check-in justifies them.
+ */
+removed: string[]; 
+/**
+ * Person keys written again because they were missing or had the wrong window.
+ */
+rewritten: string[]; error: string | null }
+export type ReconcileReport = { at: string; devices: ReconcileDeviceReport[] }
 export type Role = 
 /**
  * 前台签到人员
@@ -524,6 +818,19 @@ export type Role =
  * 系统管理员
  */
 "administrator"
+/**
+ * 在场人员 — who is inside the evaluation area now (evacuation list).
+ */
+export type RollCall = { at: string; inside: RollCallRow[]; 
+/**
+ * Checked in, but went out and have not come back.
+ */
+outside: RollCallRow[] }
+export type RollCallRow = { checkInId: number; name: string; idMasked: string; roomName: string; tenderProjectCode: string; checkedInAt: string; 
+/**
+ * Last door event seen for this expert at the evaluation-area entrance.
+ */
+lastMovementAt: string | null; status: AttendanceStatus }
 export type Room = { id: string; name: string; kind: RoomKind; 
 /**
  * For kind `other`: what the venue calls it.
@@ -574,6 +881,24 @@ export type RoomView = { id: string; name: string; kind: RoomKind; kindName: str
  * False for a room the venue file no longer lists (kept, retired, for its history).
  */
 inVenueFile: boolean; version: number }
+/**
+ * An expert as a roster file or a supervisor gives it.
+ */
+export type RosterExpertInput = { name: string; idNumber: string; expertType: string; isChair?: boolean; photoDataUrl?: string | null }
+export type RosterFormat = "json" | "csv"
+/**
+ * All rows imported, or none and every bad row listed.
+ */
+export type RosterImportReport = { bookingId: number; rows: number; imported: number; errors: RosterRowError[] }
+export type RosterRowError = { 
+/**
+ * 1-based data row (CSV: not counting the header line).
+ */
+row: number; field: string; message: string }
+/**
+ * The session an expert is drawn for, as the front desk needs to see it.
+ */
+export type SessionBrief = { bookingId: number; roomId: string; roomName: string; purpose: Purpose; tenderProjectCode: string; projectName: string; bidSectionCodes: string[]; start: string; end: string }
 export type SessionView = { operatorId: number; username: string; displayName: string; role: Role; locked: boolean; idleLockMinutes: number }
 export type Statistics = { occupancy: OccupancyRow[]; occupancyByKind: KindOccupancyRow[]; byPurposeAndCategory: CountRow[]; 
 /**
@@ -680,4 +1005,4 @@ function __makeEvents__<T extends Record<string, any>>(
 }
 
 /** Every kind of journal record. */
-export const JOURNAL_KINDS = ["app.started", "operator.first_admin", "operator.login", "operator.logout", "operator.locked_out", "operator.session_locked", "operator.session_unlocked", "operator.totp_enrolled", "operator.password_changed", "operator.created", "operator.disabled", "operator.enabled", "operator.password_reset", "operator.role_changed", "operator.totp_reset", "operator.access_denied", "journal.verified", "room.synced", "room.updated", "project.saved", "booking.created", "booking.changed", "booking.state_changed", "booking.cancelled", "statistics.exported", "device.health"] as const
+export const JOURNAL_KINDS = ["app.started", "operator.first_admin", "operator.login", "operator.logout", "operator.locked_out", "operator.session_locked", "operator.session_unlocked", "operator.totp_enrolled", "operator.password_changed", "operator.created", "operator.disabled", "operator.enabled", "operator.password_reset", "operator.role_changed", "operator.totp_reset", "operator.access_denied", "journal.verified", "room.synced", "room.updated", "project.saved", "booking.created", "booking.changed", "booking.state_changed", "booking.cancelled", "statistics.exported", "device.health", "device.password_set", "roster.imported", "roster.substitute_added", "roster.purged", "checkin.not_found", "checkin.checked_in", "checkin.cancelled", "checkin.checked_out", "checkin.left_area", "checkin.reentry_approved", "locker.opened", "locker.released", "locker.fault", "credentials.reconciled", "door.event", "rollcall.exported"] as const

@@ -66,6 +66,27 @@ describe('navigation guard', () => {
     expect(await landing('/operators')).toBe('home')
   })
 
+  it('opens the front-desk screens to the desk and those who oversee it', async () => {
+    for (const role of ['front_desk', 'supervisor', 'administrator'] as const) {
+      backend(ready, signedInAs(role))
+      for (const screen of ['checkin', 'lockers', 'roll-call', 'devices']) expect(await landing(`/${screen}`), `${role} ${screen}`).toBe(screen)
+    }
+    backend(ready, signedInAs('venue_manager'))
+    for (const screen of ['checkin', 'lockers', 'roll-call', 'attendance']) expect(await landing(`/${screen}`), screen).toBe('home')
+    expect(await landing('/devices')).toBe('devices')
+  })
+
+  it('keeps attendance, rosters and re-entry approval to supervision', async () => {
+    backend(ready, signedInAs('front_desk'))
+    expect(await landing('/attendance')).toBe('home')
+
+    backend(ready, signedInAs('supervisor'))
+    expect(await landing('/attendance')).toBe('attendance')
+
+    backend(ready, signedInAs('administrator'))
+    expect(await landing('/attendance')).toBe('attendance')
+  })
+
   it('lets an administrator in, and away from the login screen', async () => {
     backend(ready, signedInAs('administrator'))
     expect(await landing('/journal')).toBe('journal')

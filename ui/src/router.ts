@@ -14,6 +14,11 @@ import CalendarView from './views/CalendarView.vue'
 import BookingsView from './views/BookingsView.vue'
 import ProjectsView from './views/ProjectsView.vue'
 import RoomsView from './views/RoomsView.vue'
+import CheckInView from './views/CheckInView.vue'
+import LockersView from './views/LockersView.vue'
+import RollCallView from './views/RollCallView.vue'
+import AttendanceView from './views/AttendanceView.vue'
+import DevicesView from './views/DevicesView.vue'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -26,6 +31,10 @@ declare module 'vue-router' {
 
 /** Who runs the calendar, and who watches it (read only). */
 const BOOKING_READERS: Role[] = ['venue_manager', 'supervisor', 'administrator']
+/** Who works at the entrance of the evaluation area, or oversees it. */
+const FRONT_DESK: Role[] = ['front_desk', 'supervisor', 'administrator']
+/** Who oversees the experts' attendance. */
+const SUPERVISION: Role[] = ['supervisor', 'administrator']
 
 export const router = createRouter({
   history: createWebHashHistory(),
@@ -45,6 +54,11 @@ export const router = createRouter({
         { path: 'bookings', name: 'bookings', component: BookingsView, meta: { roles: BOOKING_READERS } },
         { path: 'projects', name: 'projects', component: ProjectsView, meta: { roles: ['venue_manager'] } },
         { path: 'rooms', name: 'rooms', component: RoomsView, meta: { roles: ['venue_manager'] } },
+        { path: 'checkin', name: 'checkin', component: CheckInView, meta: { roles: FRONT_DESK } },
+        { path: 'lockers', name: 'lockers', component: LockersView, meta: { roles: FRONT_DESK } },
+        { path: 'roll-call', name: 'roll-call', component: RollCallView, meta: { roles: FRONT_DESK } },
+        { path: 'attendance', name: 'attendance', component: AttendanceView, meta: { roles: SUPERVISION } },
+        { path: 'devices', name: 'devices', component: DevicesView },
         {
           path: 'statistics',
           name: 'statistics',

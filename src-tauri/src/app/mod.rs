@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tauri::Manager;
-use tauri_specta::Event;
 
 use crate::clock::SystemClock;
 use crate::commands::{self, AppState};
@@ -30,7 +29,9 @@ pub fn run(cli_config: Option<PathBuf>) -> i32 {
                 if let Err(e) = s.record_start().await {
                     return AppState::Failed(e);
                 }
-                AppState::Ready(Arc::new(s))
+                let s = Arc::new(s);
+                s.start_background().await;
+                AppState::Ready(s)
             }
             Err(e) => AppState::Failed(e),
         }
@@ -44,8 +45,8 @@ pub fn run(cli_config: Option<PathBuf>) -> i32 {
             tracing::info!(venue = %s.config.code, db = %s.config.database_url, "services started")
         }
     }
-    let journal = match &state {
-        AppState::Ready(s) => Some(s.journal.clone()),
+    let services = match &state {
+        AppState::Ready(s) => Some(s.clone()),
         AppState::Failed(_) => None,
     };
 
@@ -63,21 +64,9 @@ pub fn run(cli_config: Option<PathBuf>) -> i32 {
         .invoke_handler(specta.invoke_handler())
         .setup(move |app| {
             specta.mount_events(app);
-            if let Some(journal) = journal {
-                let handle = app.handle().clone();
-                let mut rx = journal.subscribe();
-                tauri::async_runtime::spawn(async move {
-                    use tokio::sync::broadcast::error::RecvError;
-                    loop {
-                        match rx.recv().await {
-                            Ok(notice) => {
-                                let _ = notice.emit(&handle);
-                            }
-                            Err(RecvError::Lagged(_)) => continue,
-                            Err(RecvError::Closed) => break,
-                        }
-                    }
-                });
+            if let Some(s) = services {
+                forward(app.handle().clone(), s.journal.subscribe());
+                forward(app.handle().clone(), s.checkins.subscribe());
             }
             Ok(())
         })
@@ -90,6 +79,25 @@ pub fn run(cli_config: Option<PathBuf>) -> i32 {
             1
         }
     }
+}
+
+/// Passes a service's notices on to the window as typed events.
+fn forward<E>(handle: tauri::AppHandle, mut rx: tokio::sync::broadcast::Receiver<E>)
+where
+    E: tauri_specta::Event + serde::Serialize + Clone + Send + 'static,
+{
+    tauri::async_runtime::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match rx.recv().await {
+                Ok(notice) => {
+                    let _ = notice.emit(&handle);
+                }
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 /// Called when the UI's first screen is interactive. With `VENUE_DESK_READY_FILE` set (by the

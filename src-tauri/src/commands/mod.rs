@@ -2,6 +2,7 @@
 //! its result. The TypeScript bindings in ui/src/bindings.ts are generated from this list.
 
 mod bookings;
+mod checkin;
 mod journal;
 mod operators;
 mod session;
@@ -25,6 +26,10 @@ pub mod allow {
     /// Bookings and projects are visible to those who run or watch sessions.
     pub const BOOKING_READERS: &[Role] = &[Role::VenueManager, Role::Supervisor, Role::Administrator];
     pub const STATISTICS: &[Role] = &[Role::VenueManager, Role::Administrator];
+    /// The front desk's work, which supervisors and administrators can step in for.
+    pub const FRONT_DESK: &[Role] = &[Role::FrontDesk, Role::Supervisor, Role::Administrator];
+    /// Rosters, substitutes, re-entry and reconciliation.
+    pub const SUPERVISION: &[Role] = &[Role::Supervisor, Role::Administrator];
 }
 
 /// Tauri-managed state: the services, or why they could not start.
@@ -86,8 +91,31 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             bookings::list_sessions,
             bookings::booking_statistics,
             bookings::export_booking_statistics,
+            checkin::checkin_find,
+            checkin::checkin_begin,
+            checkin::checkin_await_deposit,
+            checkin::checkin_reopen_locker,
+            checkin::checkin_cancel,
+            checkin::checkin_complete,
+            checkin::checkout_begin,
+            checkin::checkout_finish,
+            checkin::roster_import,
+            checkin::roster_add_substitute,
+            checkin::attendance_today,
+            checkin::reentry_approve,
+            checkin::reconcile_credentials,
+            checkin::roll_call,
+            checkin::roll_call_export,
+            checkin::list_lockers,
+            checkin::open_locker,
+            checkin::set_locker_fault,
+            checkin::device_health,
+            checkin::set_device_password,
         ])
-        .events(tauri_specta::collect_events![crate::journal::JournalAppended])
+        .events(tauri_specta::collect_events![
+            crate::journal::JournalAppended,
+            crate::checkin::views::FrontDeskChanged
+        ])
 }
 
 pub const BINDINGS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings.ts");

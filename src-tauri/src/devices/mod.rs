@@ -5,6 +5,7 @@
 //! Drivers are blocking (HTTP through ureq, serial ports): services call them from
 //! `tokio::task::spawn_blocking`, which keeps the traits plain and the drivers easy to test.
 
+pub mod fleet;
 pub mod hik_isapi;
 pub mod lockboard;
 
@@ -80,7 +81,11 @@ pub trait DoorController: Send + Sync {
     fn add_card(&self, employee_no: &str, card_no: &str) -> Result<()>;
     fn delete_card(&self, card_no: &str) -> Result<()>;
     /// Event history in a time range, sorted by serial number without duplicates (catch-up).
-    fn events_between(&self, from: DateTime<FixedOffset>, to: DateTime<FixedOffset>) -> Result<Vec<AccessEvent>>;
+    fn events_between(
+        &self,
+        from: DateTime<FixedOffset>,
+        to: DateTime<FixedOffset>,
+    ) -> Result<Vec<AccessEvent>>;
 }
 
 /// The state a lock reports, after the board's polarity has been applied.

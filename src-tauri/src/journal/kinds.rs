@@ -54,4 +54,26 @@ event_kinds! {
     StatisticsExported => "statistics.exported", None;
     /// A device came online, went offline, or reported a fault.
     DeviceHealth => "device.health", Some("DEVICE_HEALTH");
+    /// An administrator stored a device's password in the keyring.
+    DevicePasswordSet => "device.password_set", Some("DEVICE_CREDENTIAL_CHANGED");
+    RosterImported => "roster.imported", Some("EXPERT_ROSTER_IMPORTED");
+    /// 补抽 — a substitute expert added by a supervisor.
+    SubstituteAdded => "roster.substitute_added", Some("EXPERT_SUBSTITUTE_ADDED");
+    /// Names and ID numbers of finished sessions erased by the retention policy.
+    RosterPurged => "roster.purged", Some("EXPERT_ROSTER_PURGED");
+    /// An ID number matched no roster of the day (kept locally: repeated misses may be probing).
+    ExpertNotFound => "checkin.not_found", None;
+    ExpertCheckedIn => "checkin.checked_in", Some("EXPERT_CHECK_IN");
+    CheckInCancelled => "checkin.cancelled", Some("EXPERT_CHECK_IN_CANCELLED");
+    ExpertCheckedOut => "checkin.checked_out", Some("EXPERT_CHECK_OUT");
+    /// An expert went out of the evaluation area during the session; the credential is suspended.
+    ExpertLeftArea => "checkin.left_area", Some("EXPERT_LEFT_AREA");
+    ReentryApproved => "checkin.reentry_approved", Some("EXPERT_REENTRY_APPROVED");
+    LockerOpened => "locker.opened", Some("LOCKER_OPENED");
+    LockerReleased => "locker.released", Some("LOCKER_RELEASED");
+    LockerFault => "locker.fault", Some("LOCKER_FAULT");
+    CredentialsReconciled => "credentials.reconciled", Some("CREDENTIALS_RECONCILED");
+    /// An access event from a door controller (card, face, exit button, door contact).
+    DoorEvent => "door.event", Some("DOOR_ACCESS_EVENT");
+    RollCallExported => "rollcall.exported", None;
 }

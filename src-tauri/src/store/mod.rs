@@ -3,6 +3,7 @@
 //! upserts) so a PostgreSQL store can follow for multi-workstation venues.
 
 pub mod bookings;
+pub mod checkin;
 pub mod journal;
 pub mod operators;
 

@@ -4,6 +4,7 @@
 //!   P2  device events into journal + outbox (group commit) vs plain batched inserts
 //!   P7  start to interactive window, and resident memory of the app and its webview processes
 //!   B1  booking conflict check against 100,000 existing bookings (issue: rooms and bookings)
+//!   P1  check-in end to end against the simulators vs the device round trips alone
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,6 +29,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rows.push(rt.block_on(p2_journal_throughput(50_000)));
     rows.push(rt.block_on(b1_conflict_check(100_000, 2_000)));
+    rows.extend(rt.block_on(p1_check_in(60)));
     match p7_startup(5) {
         Ok(r) => rows.extend(r),
         Err(e) => rows.push(Row {
@@ -207,6 +209,82 @@ async fn b1_conflict_check(existing: usize, samples: usize) -> Row {
         target: "p95 < 5 ms",
         baseline: "-".into(),
     }
+}
+
+/// P1: ID entered -> roster match -> locker opened and confirmed closed -> credential on both
+/// controllers -> journal + outbox committed, through the services against the simulators on
+/// loopback; the simulated expert closes the locker at once, so the figure is the system's own.
+async fn p1_check_in(n: u32) -> Vec<Row> {
+    use venue_desk_tests::sims::{self, SimVenue};
+    let sims = SimVenue::start();
+    sims.lockers.set_auto_close_ms(Some(0));
+    let v = venue_desk_tests::fixture::Venue::open_with(|c| sims.patch(c), "2026-11-23T01:00:00Z").await;
+    sims.enrol_passwords(&v.services);
+    let s = &v.services;
+    let booking =
+        sims::evaluation_with_roster(s, "E3101000001202611099", "2026-11-23T08:30", "2026-11-23T18:00").await;
+    let report = s
+        .checkins
+        .import_roster(
+            &sims::supervisor(),
+            booking,
+            venue_desk::checkin::views::RosterFormat::Csv,
+            &sims::generated_roster(n),
+        )
+        .await
+        .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let desk = sims::front_desk();
+    let mut end_to_end = Vec::new();
+    for i in 0..n {
+        let id = sims::generated_id(i);
+        let t = Instant::now();
+        let found = s.checkins.find(&desk, &id).await.unwrap();
+        s.checkins.begin(&desk, found.entry_id).await.unwrap();
+        s.checkins.await_deposit(found.entry_id).await.unwrap();
+        let record = s.checkins.complete(&desk, found.entry_id, None).await.unwrap();
+        end_to_end.push(t.elapsed());
+        // Not timed: free the locker for the next expert.
+        s.checkins.checkout_begin(&desk, record.check_in_id).await.unwrap();
+        s.checkins.checkout_finish(&desk, record.check_in_id).await.unwrap();
+    }
+    // The same device work alone: open, one state query, person + card on both controllers.
+    let mut devices = Vec::new();
+    for i in 0..n {
+        let t = Instant::now();
+        s.fleet.board(sims::BANK, |b| b.open(1)).await.unwrap();
+        s.fleet.board(sims::BANK, |b| b.state(1)).await.unwrap();
+        for door in [sims::ENTRANCE, sims::ROOM_DOOR] {
+            let person = venue_desk::devices::AccessPerson {
+                employee_no: format!("bench-{i}"),
+                name: "bench".into(),
+                valid_from: "2026-11-23T08:00:00".parse().unwrap(),
+                valid_until: "2026-11-23T19:00:00".parse().unwrap(),
+                door_nos: vec![1],
+            };
+            s.fleet
+                .door(door, move |d| {
+                    d.upsert_person(&person)?;
+                    d.add_card(&person.employee_no, &format!("B{i}"))
+                })
+                .await
+                .unwrap();
+        }
+        devices.push(t.elapsed());
+    }
+    let pct = |v: &mut Vec<Duration>, p: f64| -> f64 {
+        v.sort();
+        v[((v.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
+    };
+    let (e50, e95) = (pct(&mut end_to_end, 0.5), pct(&mut end_to_end, 0.95));
+    let (d50, d95) = (pct(&mut devices, 0.5), pct(&mut devices, 0.95));
+    vec![Row {
+        id: "P1",
+        what: format!("check-in end to end, {n} experts, simulators on loopback"),
+        figure: format!("p50 {e50:.1} ms, p95 {e95:.1} ms"),
+        target: "p95 < 300 ms",
+        baseline: format!("device round trips alone: p50 {d50:.1} ms, p95 {d95:.1} ms"),
+    }]
 }
 
 fn workspace() -> PathBuf {

@@ -1,0 +1,241 @@
+//! `venue-sim`: the venue's devices, simulated on the addresses the venue file gives them, speaking
+//! the same protocols as the real ones, for demos, training and tests. Faults are injected over a
+//! small HTTP control interface (see `--help`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use venue_desk::config::VenueConfig;
+use venue_desk::domain::venue::DeviceKind;
+use venue_desk::sim::isapi::{IsapiFault, IsapiSim, IsapiSimConfig, IsapiSimHandle};
+use venue_desk::sim::lockboard::{LockBoardFault, LockBoardSim, LockBoardSimHandle, SimBoardConfig};
+
+const USAGE: &str = "\
+Usage: venue-sim [--config VENUE.toml] [--control HOST:PORT] [--password PASSWORD] [--auto-close-ms MS]
+
+Serves every door controller (ISAPI, Digest auth) and lock board (TCP; serial boards on a pty) of the
+venue file (default: the built-in demo venue) on the addresses it names. Opened lockers close by
+themselves after --auto-close-ms (default 4000; 0 = only on command), like an expert shutting the door.
+
+Control (default 127.0.0.1:18599), e.g. with curl -X POST:
+  GET  /devices                              what is simulated, and where
+  GET  /persons/DEVICE                       the person records on a controller
+  POST /fault/DEVICE/none|offline|slow|reject|drop-streams       controller faults
+  POST /fault/DEVICE/none|dead|bad-checksum|echo|unsolicited|jam-L|stuck-L   lock board faults
+  POST /event/DEVICE?minor=1&employee=vd-1&reader=2              an access event (reader 2 = exit)
+  POST /close/DEVICE/L                       close locker L (board address 1)";
+
+struct Sims {
+    controllers: HashMap<String, IsapiSimHandle>,
+    /// device id -> (bus, board address)
+    boards: HashMap<String, (std::sync::Arc<LockBoardSimHandle>, u8)>,
+    listing: Vec<serde_json::Value>,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut config = None;
+    let mut control: SocketAddr = "127.0.0.1:18599".parse().unwrap();
+    let mut password = venue_desk::DEMO_DEVICE_PASSWORD.to_string();
+    let mut auto_close_ms = 4000u64;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().cloned().unwrap_or_else(|| fail(&format!("{a} needs a value")));
+        match a.as_str() {
+            "--config" => config = Some(PathBuf::from(value())),
+            "--control" => control = value().parse().unwrap_or_else(|_| fail("--control needs HOST:PORT")),
+            "--password" => password = value(),
+            "--auto-close-ms" => {
+                auto_close_ms = value().parse().unwrap_or_else(|_| fail("--auto-close-ms needs a number"))
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return;
+            }
+            other => fail(&format!("unknown argument {other}")),
+        }
+    }
+    let venue = venue_desk::cli::load_config(config).unwrap_or_else(|e| fail(e.message()));
+    let sims = start(&venue, &password, auto_close_ms);
+    for line in &sims.listing {
+        println!("{line}");
+    }
+    let server =
+        tiny_http::Server::http(control).unwrap_or_else(|e| fail(&format!("control {control}: {e}")));
+    println!(
+        "venue-sim: {} devices simulated for {}; control on http://{control}",
+        sims.listing.len(),
+        venue.code
+    );
+    for mut request in server.incoming_requests() {
+        let mut body = String::new();
+        let _ = request.as_reader().read_to_string(&mut body);
+        let (status, reply) = handle(&sims, request.method().as_str(), request.url());
+        let response = tiny_http::Response::from_string(reply.to_string())
+            .with_status_code(status)
+            .with_header("Content-Type: application/json".parse::<tiny_http::Header>().unwrap());
+        let _ = request.respond(response);
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("venue-sim: {message}\n\n{USAGE}");
+    std::process::exit(2);
+}
+
+fn host_port(address: &str) -> Option<SocketAddr> {
+    let a = address.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
+    a.parse().ok()
+}
+
+fn start(venue: &VenueConfig, password: &str, auto_close_ms: u64) -> Sims {
+    let mut sims = Sims { controllers: HashMap::new(), boards: HashMap::new(), listing: Vec::new() };
+    let mut buses: HashMap<String, Vec<(String, SimBoardConfig)>> = HashMap::new();
+    for d in &venue.devices {
+        match (d.kind, d.driver.as_str()) {
+            (DeviceKind::DoorController, "hik_isapi") => {
+                let Some(addr) = host_port(&d.address) else {
+                    eprintln!("venue-sim: {}: {} is not host:port, skipped", d.id, d.address);
+                    continue;
+                };
+                let config = IsapiSimConfig {
+                    username: d.username.clone().unwrap_or_else(|| "admin".into()),
+                    password: password.into(),
+                    device_name: d.name.clone(),
+                    serial_number: format!("VSIM-{}", d.id),
+                    doors: d.door_no.unwrap_or(1).max(1),
+                    heartbeat_ms: 10_000,
+                };
+                match IsapiSim::start(addr, config) {
+                    Ok(h) => {
+                        sims.listing.push(serde_json::json!({"device": d.id, "protocol": "isapi", "address": addr.to_string()}));
+                        sims.controllers.insert(d.id.clone(), h);
+                    }
+                    Err(e) => eprintln!("venue-sim: {}: cannot listen on {addr}: {e}", d.id),
+                }
+            }
+            (DeviceKind::LockBoard, _) => {
+                let mut board = SimBoardConfig::new(d.board_address, d.channels.unwrap_or(24) as u8);
+                if !d.unlocked_when_set {
+                    board.polarity = venue_desk::devices::lockboard::LockPolarity::LockedWhenSet;
+                }
+                let bus = if d.driver == "lockboard_tcp" {
+                    d.address.clone()
+                } else {
+                    format!("pty:{}", d.address)
+                };
+                buses.entry(bus).or_default().push((d.id.clone(), board));
+            }
+            _ => sims
+                .listing
+                .push(serde_json::json!({"device": d.id, "protocol": d.driver, "simulated": false})),
+        }
+    }
+    for (bus, boards) in buses {
+        let configs = boards.iter().map(|(_, b)| *b).collect();
+        let started = match bus.strip_prefix("pty:") {
+            Some(_) => LockBoardSim::start_pty(configs),
+            None => match bus.parse() {
+                Ok(addr) => LockBoardSim::start_tcp(addr, configs),
+                Err(_) => {
+                    eprintln!("venue-sim: lock board bus {bus} is not host:port, skipped");
+                    continue;
+                }
+            },
+        };
+        match started {
+            Ok(h) => {
+                h.set_auto_close_ms((auto_close_ms > 0).then_some(auto_close_ms));
+                let h = std::sync::Arc::new(h);
+                let where_ = h.addr().map(|a| a.to_string()).or_else(|| h.pty_path()).unwrap_or_default();
+                for (id, b) in boards {
+                    // A serial board's venue path cannot be created here; the pty stands in for it.
+                    sims.listing.push(serde_json::json!({"device": id, "protocol": "lockboard", "address": where_, "board": b.address}));
+                    sims.boards.insert(id, (h.clone(), b.address));
+                }
+            }
+            Err(e) => eprintln!("venue-sim: lock board bus {bus}: {e}"),
+        }
+    }
+    sims
+}
+
+fn handle(sims: &Sims, method: &str, url: &str) -> (u16, serde_json::Value) {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let params: HashMap<&str, &str> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let bad = |m: String| (400, serde_json::json!({"error": m}));
+    match (method, parts.as_slice()) {
+        ("GET", ["devices"]) => (200, serde_json::Value::Array(sims.listing.clone())),
+        ("GET", ["persons", device]) => match sims.controllers.get(*device) {
+            Some(h) => (
+                200,
+                h.persons()
+                    .into_iter()
+                    .map(|p| {
+                        serde_json::json!({"employeeNo": p.employee_no, "name": p.name,
+                            "validFrom": p.valid_from.to_string(), "validUntil": p.valid_until.to_string(),
+                            "doors": p.door_nos, "cards": p.cards})
+                    })
+                    .collect(),
+            ),
+            None => bad(format!("no simulated controller {device}")),
+        },
+        ("POST", ["fault", device, fault]) => {
+            if let Some(h) = sims.controllers.get(*device) {
+                let f = match *fault {
+                    "none" => IsapiFault::None,
+                    "offline" => IsapiFault::Offline,
+                    "slow" => {
+                        IsapiFault::SlowMs(params.get("ms").and_then(|m| m.parse().ok()).unwrap_or(5000))
+                    }
+                    "reject" => {
+                        IsapiFault::RejectRecords { sub_status_code: "deviceUserAlreadyExistFace".into() }
+                    }
+                    "drop-streams" => IsapiFault::DropAlertStreams,
+                    other => return bad(format!("unknown controller fault {other}")),
+                };
+                h.set_fault(f);
+                return (200, serde_json::json!({"device": device, "fault": fault}));
+            }
+            if let Some((h, board)) = sims.boards.get(*device) {
+                let lock = |s: &str| s.parse::<u8>().ok();
+                let f = match fault.split_once('-') {
+                    _ if *fault == "none" => LockBoardFault::None,
+                    _ if *fault == "dead" => LockBoardFault::Dead,
+                    _ if *fault == "bad-checksum" => LockBoardFault::BadChecksum { count: 3 },
+                    _ if *fault == "echo" => LockBoardFault::Echo(true),
+                    _ if *fault == "unsolicited" => LockBoardFault::Unsolicited(true),
+                    Some(("jam", l)) if lock(l).is_some() => {
+                        LockBoardFault::Jammed { lock: lock(l).unwrap() }
+                    }
+                    Some(("stuck", l)) if lock(l).is_some() => {
+                        LockBoardFault::StuckOpen { lock: lock(l).unwrap() }
+                    }
+                    _ => return bad(format!("unknown lock board fault {fault}")),
+                };
+                h.set_fault(*board, f);
+                return (200, serde_json::json!({"device": device, "fault": fault}));
+            }
+            bad(format!("no simulated device {device}"))
+        }
+        ("POST", ["event", device]) => match sims.controllers.get(*device) {
+            Some(h) => {
+                let minor = params.get("minor").and_then(|m| m.parse().ok()).unwrap_or(1);
+                let reader = params.get("reader").and_then(|m| m.parse().ok()).unwrap_or(1);
+                let serial = h.push_access_event(minor, params.get("employee").copied(), reader);
+                (200, serde_json::json!({"device": device, "serialNo": serial}))
+            }
+            None => bad(format!("no simulated controller {device}")),
+        },
+        ("POST", ["close", device, lock]) => match (sims.boards.get(*device), lock.parse::<u8>()) {
+            (Some((h, board)), Ok(l)) => {
+                h.close(*board, l);
+                (200, serde_json::json!({"device": device, "closed": l}))
+            }
+            _ => bad(format!("no simulated lock board {device} or bad lock {lock}")),
+        },
+        _ => (404, serde_json::json!({"error": "unknown request; see venue-sim --help"})),
+    }
+}

@@ -1,0 +1,230 @@
+//! 密钥保管 — secrets in the OS keyring, never in the database or the venue file: the roster key,
+//! device passwords, and later the service-system credentials and the export signing key.
+//!
+//! The backend is chosen once per process: the desktop's Secret Service when a session bus offers
+//! one (it survives reboots and is unlocked with the desktop login), otherwise the Linux kernel
+//! keyring, which needs no daemon and so works on headless workstations and in CI.
+//! `VENUE_DESK_KEYRING=kernel|secret-service` forces one.
+
+use std::sync::OnceLock;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, ErrorKind, Result};
+
+const SERVICE_PREFIX: &str = "org.venuedesk.desk";
+
+static BACKEND: OnceLock<&'static str> = OnceLock::new();
+
+/// Which keyring this process uses (shown on the device/health screens and in logs).
+pub fn backend() -> &'static str {
+    BACKEND.get_or_init(|| {
+        let forced = std::env::var("VENUE_DESK_KEYRING").unwrap_or_default();
+        let use_secret_service = match forced.as_str() {
+            "kernel" => false,
+            "secret-service" => true,
+            _ => std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() && secret_service_answers(),
+        };
+        if use_secret_service {
+            keyring::set_default_credential_builder(keyring::secret_service::default_credential_builder());
+            "secret-service"
+        } else {
+            keyring::set_default_credential_builder(keyring::keyutils::default_credential_builder());
+            "kernel"
+        }
+    })
+}
+
+fn secret_service_answers() -> bool {
+    let probe = keyring::secret_service::default_credential_builder()
+        .build(None, SERVICE_PREFIX, "probe")
+        .map(keyring::Entry::new_with_credential);
+    match probe {
+        Ok(entry) => matches!(entry.get_password(), Ok(_) | Err(keyring::Error::NoEntry)),
+        Err(_) => false,
+    }
+}
+
+/// The keyring entries of one venue.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    service: String,
+}
+
+impl Vault {
+    pub fn new(venue_code: &str) -> Vault {
+        backend();
+        Vault { service: format!("{SERVICE_PREFIX}/{venue_code}") }
+    }
+
+    fn entry(&self, name: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(&self.service, name).map_err(|e| unavailable(name, &e))
+    }
+
+    pub fn get(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        match self.entry(name)?.get_secret() {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(name, &e)),
+        }
+    }
+
+    pub fn set(&self, name: &str, secret: &[u8]) -> Result<()> {
+        self.entry(name)?.set_secret(secret).map_err(|e| unavailable(name, &e))
+    }
+
+    pub fn get_text(&self, name: &str) -> Result<Option<String>> {
+        self.get(name)?
+            .map(|b| {
+                String::from_utf8(b).map_err(|_| {
+                    Error::new(
+                        ErrorKind::DataLoss,
+                        format!("系统密钥环中的“{name}”不是文本，请由管理员重新设置。"),
+                        format!(
+                            "The keyring entry “{name}” is not text; an administrator must set it again."
+                        ),
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    /// A 32-byte key, created on first use. Losing it makes what it sealed unreadable, which is the
+    /// point for rosters (purged anyway) but is reported clearly rather than as corrupt data.
+    pub fn key(&self, name: &str) -> Result<[u8; 32]> {
+        if let Some(bytes) = self.get(name)? {
+            return bytes.try_into().map_err(|_| {
+                Error::new(
+                    ErrorKind::DataLoss,
+                    format!("系统密钥环中的密钥“{name}”长度不对，无法使用。请联系系统管理员。"),
+                    format!(
+                        "The key “{name}” in the OS keyring has the wrong length. Call the administrator."
+                    ),
+                )
+            });
+        }
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        self.set(name, &key)?;
+        Ok(key)
+    }
+}
+
+fn unavailable(name: &str, e: &keyring::Error) -> Error {
+    tracing::warn!(entry = name, error = %e, backend = backend(), "keyring failed");
+    Error::new(
+        ErrorKind::Unavailable,
+        format!(
+            "无法访问系统密钥环（{}）中的“{name}”：{e}。请确认已登录桌面会话，或请系统管理员检查密钥环服务。",
+            backend()
+        ),
+        format!(
+            "The OS keyring ({}) could not be used for “{name}”: {e}. Make sure the desktop session is \
+             unlocked, or ask the administrator to check the keyring service.",
+            backend()
+        ),
+    )
+}
+
+/// Encrypts records at rest (ChaCha20-Poly1305) and derives lookup tags (HMAC-SHA-256), both from
+/// one keyring key, so a copied database file reveals neither names nor ID numbers.
+pub struct Sealer {
+    cipher: ChaCha20Poly1305,
+    tag_key: [u8; 32],
+}
+
+impl Sealer {
+    pub fn new(master: &[u8; 32]) -> Sealer {
+        let derive = |label: &[u8]| -> [u8; 32] { hmac_sha256(master, label) };
+        Sealer {
+            cipher: ChaCha20Poly1305::new(&derive(b"venue-desk seal v1").into()),
+            tag_key: derive(b"venue-desk lookup v1"),
+        }
+    }
+
+    /// `context` binds the ciphertext to its row (e.g. the roster entry's session), so sealed
+    /// values cannot be swapped between rows unnoticed.
+    pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let mut out = nonce.to_vec();
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: context })
+            .expect("ChaCha20-Poly1305 encryption cannot fail for in-memory data");
+        out.extend(sealed);
+        out
+    }
+
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>> {
+        let fail = || {
+            Error::new(
+                ErrorKind::DataLoss,
+                "加密保存的名单无法解密：系统密钥环中的名单密钥已更换或丢失。请重新导入该场次名单。",
+                "An encrypted roster record cannot be decrypted: the roster key in the OS keyring was \
+                 replaced or lost. Import the session's roster again.",
+            )
+        };
+        if sealed.len() < 12 {
+            return Err(fail());
+        }
+        let (nonce, body) = sealed.split_at(12);
+        self.cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad: context }).map_err(|_| fail())
+    }
+
+    /// A stable tag for equality lookups of a secret value (hex).
+    pub fn tag(&self, value: &str) -> String {
+        hex::encode(hmac_sha256(&self.tag_key, value.as_bytes()))
+    }
+}
+
+/// RFC 2104 HMAC over SHA-256.
+fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+    let mut ipad = [0x36u8; 64];
+    let mut opad = [0x5cu8; 64];
+    for (i, k) in key.iter().enumerate() {
+        ipad[i] ^= k;
+        opad[i] ^= k;
+    }
+    let inner = Sha256::new().chain_update(ipad).chain_update(message).finalize();
+    Sha256::new().chain_update(opad).chain_update(inner).finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_style_vector() {
+        // RFC 4231 test case 2 uses a 4-byte key; with the key zero-padded to 32 bytes HMAC is the same.
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        assert_eq!(
+            hex::encode(hmac_sha256(&key, b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_their_key_and_context() {
+        let sealer = Sealer::new(&[7u8; 32]);
+        let sealed = sealer.seal("张三".as_bytes(), b"entry:1");
+        assert_eq!(sealer.open(&sealed, b"entry:1").unwrap(), "张三".as_bytes());
+        assert_eq!(sealer.open(&sealed, b"entry:2").unwrap_err().kind, ErrorKind::DataLoss);
+        assert!(Sealer::new(&[8u8; 32]).open(&sealed, b"entry:1").is_err());
+        assert!(sealer.open(&sealed[..5], b"entry:1").is_err());
+        assert_eq!(sealer.tag("x"), sealer.tag("x"));
+        assert_ne!(sealer.tag("x"), Sealer::new(&[8u8; 32]).tag("x"));
+    }
+
+    #[test]
+    fn the_kernel_keyring_keeps_a_key() {
+        let vault = Vault::new(&format!("unit-{}", uuid::Uuid::new_v4()));
+        let a = vault.key("roster").unwrap();
+        assert_eq!(vault.key("roster").unwrap(), a);
+        assert_eq!(vault.get("absent").unwrap(), None);
+    }
+}
