@@ -99,6 +99,13 @@ pub async fn start(s: &Arc<Services>) {
                 match ev {
                     WatchEvent::Connected => {
                         svc.fleet.mark_online(&id);
+                        if let Ok(info) = svc.fleet.door(&id, |d| d.device_info()).await {
+                            let detail = format!(
+                                "{} · {} · {}",
+                                info.model, info.firmware_version, info.serial_number
+                            );
+                            svc.fleet.set_detail(&id, detail);
+                        }
                         // A controller that comes back may hold credentials revoked while it was away.
                         if let Err(e) = svc.checkins.reconcile().await {
                             tracing::warn!(error = %e, "reconciliation after reconnect failed");

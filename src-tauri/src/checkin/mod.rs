@@ -972,9 +972,7 @@ impl CheckIns {
                 format!("There is no check-in {check_in_id}."),
             )
         })?;
-        let mut w = self.store.begin_write().await?;
-        let locker = db::locker_in(&mut w, &c.bank_id, c.locker_no).await?;
-        drop(w);
+        let locker = db::locker(self.store.pool(), &c.bank_id, c.locker_no).await?;
         if locker.as_ref().is_some_and(|l| l.status == "retrieving" && l.entry_id == Some(c.entry_id)) {
             self.wait_closed(&c.bank_id, c.locker_no).await?;
             let now = self.now_ms();
@@ -1423,8 +1421,7 @@ impl CheckIns {
     }
 
     async fn known_locker(&self, bank_id: &str, locker_no: u32) -> Result<LockerRow> {
-        let mut w = self.store.begin_write().await?;
-        db::locker_in(&mut w, bank_id, i64::from(locker_no)).await?.ok_or_else(|| {
+        db::locker(self.store.pool(), bank_id, i64::from(locker_no)).await?.ok_or_else(|| {
             Error::not_found(
                 format!("储物柜 {bank_id} 没有 {locker_no} 号柜。"),
                 format!("Locker bank {bank_id} has no locker {locker_no}."),

@@ -95,20 +95,6 @@ impl Fleet {
         fleet
     }
 
-    /// Replaces drivers for tests that drive logic above the traits with in-process fakes.
-    pub fn with_drivers(
-        devices: &[Device],
-        vault: Vault,
-        clock: Arc<dyn Clock>,
-        doors: HashMap<String, Arc<dyn DoorController>>,
-        boards: HashMap<String, Arc<dyn LockBoard>>,
-    ) -> Fleet {
-        let mut fleet = Fleet::new(devices, vault, clock);
-        *fleet.doors.write().unwrap() = doors;
-        fleet.boards = boards;
-        fleet
-    }
-
     pub fn isapi_settings(&self, d: &Device) -> IsapiSettings {
         let password = self.vault.get_text(&password_entry(&d.id)).ok().flatten().unwrap_or_default();
         let base_url = if d.address.starts_with("http://") || d.address.starts_with("https://") {
@@ -138,10 +124,6 @@ impl Fleet {
             self.rebuild_door(&d);
         }
         Ok(())
-    }
-
-    pub fn devices(&self) -> &[Device] {
-        &self.devices
     }
 
     pub fn device(&self, id: &str) -> Result<&Device> {

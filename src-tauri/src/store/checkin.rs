@@ -184,13 +184,6 @@ pub async fn check_in(pool: &SqlitePool, id: i64) -> Result<Option<CheckInRow>> 
         .await?)
 }
 
-pub async fn check_in_in(w: &mut WriteTx<'_>, id: i64) -> Result<Option<CheckInRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *w.tx)
-        .await?)
-}
-
 pub async fn check_in_of_entry(pool: &SqlitePool, entry_id: i64) -> Result<Option<CheckInRow>> {
     Ok(sqlx::query_as(&format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE entry_id = $1"))
         .bind(entry_id)
@@ -304,13 +297,13 @@ pub async fn lockers(pool: &SqlitePool, bank_id: &str) -> Result<Vec<LockerRow>>
     .await?)
 }
 
-pub async fn locker_in(w: &mut WriteTx<'_>, bank_id: &str, locker_no: i64) -> Result<Option<LockerRow>> {
+pub async fn locker(pool: &SqlitePool, bank_id: &str, locker_no: i64) -> Result<Option<LockerRow>> {
     Ok(sqlx::query_as(
         "SELECT bank_id, locker_no, status, entry_id, fault_reason FROM lockers WHERE bank_id = $1 AND locker_no = $2",
     )
     .bind(bank_id)
     .bind(locker_no)
-    .fetch_optional(&mut *w.tx)
+    .fetch_optional(pool)
     .await?)
 }
 
