@@ -404,6 +404,17 @@ pub fn parse(
             ));
         }
         let address = d.address.get_ref().trim().to_string();
+        if driver == "hik_isapi" && address.starts_with("https://") {
+            return Err(fail(
+                Some(d.address.span()),
+                format!(
+                    "设备 “{id}”：门禁控制器暂不支持 HTTPS，请在设备专网中使用 http://（或只写 主机:端口）。"
+                ),
+                format!(
+                    "device \"{id}\": HTTPS to door controllers is not supported yet; use http:// (or host:port) on the device network."
+                ),
+            ));
+        }
         if let Err((zh, en)) = check_address(driver, &address) {
             return Err(fail(
                 Some(d.address.span()),
@@ -678,10 +689,7 @@ fn check_address(driver: &str, address: &str) -> std::result::Result<(), (String
     };
     let ok = match driver {
         "hik_isapi" => {
-            let rest = address
-                .strip_prefix("http://")
-                .or_else(|| address.strip_prefix("https://"))
-                .unwrap_or(address);
+            let rest = address.strip_prefix("http://").unwrap_or(address);
             host_port(rest.trim_end_matches('/'))
                 || (!rest.is_empty() && !rest.contains(':') && !rest.contains('/'))
         }
@@ -773,6 +781,31 @@ mod tests {
         );
         let en = parse_str(&text).unwrap_err().message_in(crate::error::Locale::En).to_string();
         assert!(en.contains("appears twice"), "{en}");
+    }
+
+    #[test]
+    fn device_settings_are_checked() {
+        let en = |text: &str| parse_str(text).unwrap_err().message_in(crate::error::Locale::En).to_string();
+        let t = DEMO_VENUE_TOML.replacen("channels = 24", "channels = 24\nboard_address = 40", 1);
+        assert!(en(&t).contains("board_address must be between 1 and 32"));
+        let t = DEMO_VENUE_TOML.replacen("channels = 24", "channels = 24\npolarity = \"inverted\"", 1);
+        assert!(en(&t).contains("unlocked_when_set, locked_when_set"));
+        let t = DEMO_VENUE_TOML.replacen("channels = 24", "channels = 24\nbaud = 1000", 1);
+        assert!(en(&t).contains("standard rate"));
+        let t =
+            DEMO_VENUE_TOML.replacen("address = \"127.0.0.1:18081\"", "address = \"https://10.0.0.5\"", 1);
+        assert!(en(&t).contains("HTTPS to door controllers is not supported"));
+        let t = format!("{DEMO_VENUE_TOML}\n[checkin]\nlocker_close_timeout_seconds = 2\n");
+        assert!(en(&t).contains("checkin.locker_close_timeout_seconds must be between 5 and 1800"));
+        let t = DEMO_VENUE_TOML.replacen(
+            "channels = 24",
+            "channels = 12\npolarity = \"locked_when_set\"\nboard_address = 3",
+            1,
+        );
+        let c = parse_str(&t).unwrap();
+        let board = c.devices.iter().find(|d| d.id == "lockers-a").unwrap();
+        assert_eq!((board.channels, board.board_address, board.unlocked_when_set), (Some(12), 3, false));
+        assert_eq!(c.checkin.credential_grace_minutes, 30);
     }
 
     #[test]
