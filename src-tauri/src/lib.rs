@@ -3,6 +3,7 @@
 //! Wiring only: configuration -> store -> services -> the Tauri shell. The rooms of the code are
 //! described in docs/architecture.md.
 
+pub mod alerts;
 pub mod app;
 pub mod auth;
 mod background;

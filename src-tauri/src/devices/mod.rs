@@ -8,6 +8,7 @@
 pub mod fleet;
 pub mod hik_isapi;
 pub mod lockboard;
+pub mod modbus_di;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 
@@ -103,4 +104,12 @@ pub trait LockBoard: Send + Sync {
     fn state(&self, lock: u8) -> Result<LockState>;
     /// Every channel's state, index 0 is channel 1.
     fn states(&self) -> Result<Vec<LockState>>;
+}
+
+/// 数字量输入模块 — a digital-input module: the detector gate's alarm relay, the fire-alarm contact.
+pub trait DigitalInputs: Send + Sync {
+    /// Reads `count` discrete inputs starting at `address` (Modbus function 0x02), raw levels.
+    fn read_inputs(&self, address: u16, count: u16) -> Result<Vec<bool>>;
+    /// Drives one coil (function 0x05), e.g. a beacon on the gate.
+    fn write_coil(&self, address: u16, on: bool) -> Result<()>;
 }

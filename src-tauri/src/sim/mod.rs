@@ -2,3 +2,4 @@
 
 pub mod isapi;
 pub mod lockboard;
+pub mod modbus;

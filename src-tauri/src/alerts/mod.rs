@@ -1,0 +1,3 @@
+//! 报警中心 — alarms.
+pub mod sound;
+pub mod views;

@@ -1,0 +1,1 @@
+//! Alarm sounds through rodio.

@@ -1,0 +1,1 @@
+//! Modbus/TCP digital-input driver.

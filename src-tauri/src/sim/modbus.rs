@@ -1,0 +1,1 @@
+//! Simulated Modbus/TCP digital-input module.
