@@ -459,6 +459,70 @@ async setDevicePassword(deviceId: string, password: string) : Promise<Result<nul
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+async listAlarms(filter: AlarmFilter) : Promise<Result<AlarmView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_alarms", { filter }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async acknowledgeAlarm(id: number, note: string) : Promise<Result<AlarmView, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("acknowledge_alarm", { id, note }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async muteAlarms(minutes: number, reason: string) : Promise<Result<SoundStatus, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("mute_alarms", { minutes, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async unmuteAlarms() : Promise<Result<SoundStatus, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("unmute_alarms") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async soundStatus() : Promise<Result<SoundStatus, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sound_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async gateStatus() : Promise<Result<GateView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("gate_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async gateOpenOnce(gateId: string, reason: string) : Promise<Result<GateView, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("gate_open_once", { gateId, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async restoreFromEmergency(reason: string) : Promise<Result<GateView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("restore_from_emergency", { reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -466,9 +530,11 @@ async setDevicePassword(deviceId: string, password: string) : Promise<Result<nul
 
 
 export const events = __makeEvents__<{
+alarmsChanged: AlarmsChanged,
 frontDeskChanged: FrontDeskChanged,
 journalAppended: JournalAppended
 }>({
+alarmsChanged: "alarms-changed",
 frontDeskChanged: "front-desk-changed",
 journalAppended: "journal-appended"
 })
@@ -479,6 +545,62 @@ journalAppended: "journal-appended"
 
 /** user-defined types **/
 
+export type AlarmFilter = { 
+/**
+ * Only alarms not yet cleared (raised or acknowledged).
+ */
+openOnly: boolean; limit: number | null }
+export type AlarmKind = 
+/**
+ * 通讯检测门报警 — a communication device detected at the gate.
+ */
+"gateDetection" | 
+/**
+ * 门被强行打开 (ISAPI minor 0x1b)
+ */
+"doorForced" | 
+/**
+ * 门长时间未关 (ISAPI minor 0x1c)
+ */
+"doorHeldOpen" | "deviceOffline" | 
+/**
+ * 火警联动 — fire alarm input: every evaluation-area door released.
+ */
+"fireAlarm" | 
+/**
+ * 视频丢失 (recording issue)
+ */
+"videoLoss"
+export type AlarmState = 
+/**
+ * Active and not yet answered by anyone.
+ */
+"raised" | 
+/**
+ * Someone answered it; it stays until its cause is gone.
+ */
+"acknowledged" | "cleared"
+export type AlarmView = { id: number; kind: AlarmKind; severity: Severity; 
+/**
+ * Device id (gate, door, board) the alarm comes from.
+ */
+source: string; sourceName: string; 
+/**
+ * The room or area it concerns, for the wall to highlight.
+ */
+roomId: string | null; raisedAt: string; state: AlarmState; 
+/**
+ * The cause is still present (input active, door open, device offline).
+ */
+active: boolean; acknowledgedBy: string | null; acknowledgedAt: string | null; note: string | null; clearedAt: string | null; 
+/**
+ * What happened and what to do, in the operator's language.
+ */
+message: string }
+/**
+ * Pushed whenever an alarm, the sound or a gate changes.
+ */
+export type AlarmsChanged = { alarms: boolean; gates: boolean; sound: boolean }
 /**
  * What the UI receives for a failed command.
  */
@@ -651,6 +773,22 @@ export type DeviceState =
  * The app has no driver for this device yet.
  */
 "unsupported"
+/**
+ * What the app last commanded the entrance door, and whether the controller confirmed it.
+ */
+export type DoorMode = 
+/**
+ * Card-controlled (ISAPI `normal`).
+ */
+"normal" | 
+/**
+ * Held locked (ISAPI `alwaysClose`).
+ */
+"heldClosed" | 
+/**
+ * Held unlocked (ISAPI `alwaysOpen`), the emergency release.
+ */
+"released"
 export type Enrolment = { 
 /**
  * For typing into an authenticator by hand when the QR code cannot be scanned.
@@ -676,6 +814,43 @@ export type ErrorKind = "INVALID_ARGUMENT" | "NOT_FOUND" | "ALREADY_EXISTS" | "C
  * Pushed to the UI whenever a locker or device changes, so the grids stay live without polling.
  */
 export type FrontDeskChanged = { lockers: boolean; devices: boolean; rollCall: boolean }
+/**
+ * Where the interlock stands for one gate.
+ */
+export type GatePhase = 
+/**
+ * Input quiet: entry by credential as usual.
+ */
+"normal" | 
+/**
+ * Something detected: the door is held closed and entry refused.
+ */
+"alarm" | 
+/**
+ * The input is quiet again but the alarm waits for the quiet time and/or an acknowledgement.
+ */
+"clearing" | 
+/**
+ * A front-desk "open once" override is in progress.
+ */
+"overrideOnce" | 
+/**
+ * Fire alarm: every door of the area released; only an administrator restores.
+ */
+"emergency"
+export type GateView = { gateId: string; name: string; phase: GatePhase; 
+/**
+ * The gate's input after debounce: true = detecting; null = not read yet or module offline.
+ */
+inputActive: boolean | null; doorId: string; doorName: string; 
+/**
+ * Confirmed by the controller; null while a command is unconfirmed or failed.
+ */
+doorMode: DoorMode | null; doorError: string | null; alarmId: number | null; 
+/**
+ * True when the quiet time has passed and only an acknowledgement is missing.
+ */
+awaitingAcknowledgement: boolean }
 export type Granularity = "day" | "week" | "month"
 /**
  * Announced after a record is durable, for screens that follow the journal live.
@@ -900,6 +1075,24 @@ row: number; field: string; message: string }
  */
 export type SessionBrief = { bookingId: number; roomId: string; roomName: string; purpose: Purpose; tenderProjectCode: string; projectName: string; bidSectionCodes: string[]; start: string; end: string }
 export type SessionView = { operatorId: number; username: string; displayName: string; role: Role; locked: boolean; idleLockMinutes: number }
+export type Severity = 
+/**
+ * Fire alarm, emergency release.
+ */
+"critical" | 
+/**
+ * Phone at the gate, door forced open.
+ */
+"major" | 
+/**
+ * Door held open, a device offline.
+ */
+"minor"
+export type SoundStatus = { 
+/**
+ * False when this workstation has no audio output: alarms are shown, not heard.
+ */
+available: boolean; unavailableReason: string | null; mutedUntil: string | null; mutedBy: string | null }
 export type Statistics = { occupancy: OccupancyRow[]; occupancyByKind: KindOccupancyRow[]; byPurposeAndCategory: CountRow[]; 
 /**
  * Minutes a room is open for bookings per day, the denominator of occupancy.

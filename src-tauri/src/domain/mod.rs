@@ -2,6 +2,7 @@
 
 pub mod booking;
 pub mod expert;
+pub mod interlock;
 pub mod operator;
 pub mod project;
 pub mod venue;
