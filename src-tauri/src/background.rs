@@ -8,6 +8,9 @@ use chrono::DateTime;
 use serde_json::json;
 
 use crate::Services;
+use crate::alerts::views::AlarmKind;
+use crate::checkin::views::DeviceState;
+use crate::devices::AccessEvent;
 use crate::devices::hik_isapi::{self, WatchEvent, WatchOptions};
 use crate::domain::venue::DeviceKind;
 use crate::journal::{Actor, Entry, EventKind, Outcome};
@@ -48,10 +51,60 @@ pub async fn start(s: &Arc<Services>) {
         }
     });
 
+    for device in s.gates.polled_inputs() {
+        let svc = s.clone();
+        tokio::spawn(async move {
+            let period = Duration::from_millis(u64::from(device.poll_ms));
+            let mut next = tokio::time::Instant::now();
+            loop {
+                if let Err(e) = svc.gates.poll(&device).await {
+                    tracing::debug!(device = %device.id, error = %e, "input read failed");
+                    // A module that does not answer is not polled in a tight loop.
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                next += period;
+                tokio::time::sleep_until(next.max(tokio::time::Instant::now())).await;
+            }
+        });
+    }
+    if !s.gates.is_empty() {
+        let svc = s.clone();
+        tokio::spawn(async move {
+            loop {
+                svc.gates.tick().await;
+                svc.gates.drive_doors().await;
+                tokio::time::sleep(crate::alerts::gate::TICK).await;
+            }
+        });
+    }
+
+    let svc = s.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(crate::alerts::REPEAT_SOUND_MS as u64)).await;
+            if let Err(e) = svc.alarms.repeat_sound().await {
+                tracing::warn!(error = %e, "alarm sound not repeated");
+            }
+        }
+    });
+
     let svc = s.clone();
     let mut health = s.fleet.subscribe();
     tokio::spawn(async move {
         while let Ok(change) = health.recv().await {
+            let alarm = if change.to == DeviceState::Offline {
+                svc.alarms
+                    .raise(AlarmKind::DeviceOffline, &change.device_id, None, json!({"error": change.error}))
+                    .await
+                    .map(|_| ())
+            } else if change.from == DeviceState::Offline {
+                svc.alarms.cause_gone(AlarmKind::DeviceOffline, &change.device_id).await
+            } else {
+                Ok(())
+            };
+            if let Err(e) = alarm {
+                tracing::warn!(error = %e, "device alarm not recorded");
+            }
             let outcome = if change.to == crate::checkin::views::DeviceState::Online {
                 Outcome::Ok
             } else {
@@ -113,13 +166,36 @@ pub async fn start(s: &Arc<Services>) {
                     }
                     WatchEvent::Disconnected { reason } => svc.fleet.mark_offline(&id, reason),
                     WatchEvent::Access(a) => {
+                        if let Err(e) = door_alarm(&svc, &id, &a).await {
+                            tracing::warn!(device = %id, error = %e, "door alarm not recorded");
+                        }
                         if let Err(e) = svc.checkins.take_door_event(&id, &a).await {
                             tracing::warn!(device = %id, error = %e, "door event not stored");
                         }
                     }
-                    WatchEvent::AlarmInput { .. } => {}
+                    WatchEvent::AlarmInput { input_no, active, .. } => {
+                        svc.gates.alarm_input(&id, input_no, active).await
+                    }
                 }
             }
         });
+    }
+}
+
+/// ISAPI minor codes (major 5): 0x1b door forced open, 0x1c held open too long, 0x1a door closed.
+async fn door_alarm(s: &Services, door: &str, e: &AccessEvent) -> crate::error::Result<()> {
+    if e.major != 5 {
+        return Ok(());
+    }
+    let room = s.config.rooms.iter().find(|r| r.devices.iter().any(|d| d == door)).map(|r| r.id.clone());
+    let detail = json!({"serialNo": e.serial_no, "time": e.time.to_rfc3339(), "doorNo": e.door_no});
+    match e.minor {
+        0x1b => s.alarms.raise(AlarmKind::DoorForced, door, room.as_deref(), detail).await.map(|_| ()),
+        0x1c => s.alarms.raise(AlarmKind::DoorHeldOpen, door, room.as_deref(), detail).await.map(|_| ()),
+        0x1a => {
+            s.alarms.cause_gone(AlarmKind::DoorForced, door).await?;
+            s.alarms.cause_gone(AlarmKind::DoorHeldOpen, door).await
+        }
+        _ => Ok(()),
     }
 }

@@ -34,6 +34,7 @@ pub struct VenueConfig {
     pub devices: Vec<Device>,
     pub evaluation_area: EvaluationArea,
     pub checkin: CheckInRules,
+    pub gate: GateRules,
 }
 
 #[derive(Debug, Clone, serde::Serialize, specta::Type)]
@@ -75,6 +76,10 @@ pub struct Device {
     pub baud: u32,
     /// ISAPI: HTTP Basic instead of Digest (only for controllers configured that way).
     pub basic_auth: bool,
+    /// Inputs (gate relay, fire contact): the raw level that means "active".
+    pub active_high: bool,
+    /// Inputs: how often the module is read.
+    pub poll_ms: u32,
 }
 
 /// 签到 — front-desk rules.
@@ -112,6 +117,20 @@ pub struct EvaluationArea {
     pub entrance_door: String,
     pub gates: Vec<String>,
     pub locker_banks: Vec<String>,
+    /// The fire-alarm input that releases every door of the area.
+    pub fire_alarm: Option<String>,
+}
+
+/// 通讯检测门联动 — interlock timings.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct GateRules {
+    /// A gate input must read inactive this long before it counts (a flapping relay stays active).
+    pub release_debounce_ms: u32,
+    /// The gate alarm clears only after the input has been quiet this long (and someone acknowledged).
+    pub clear_after_quiet_seconds: u32,
+    /// How long an "open once" override leaves the door on card control.
+    pub override_seconds: u32,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +149,16 @@ struct FileTop {
     evaluation_area: FileArea,
     #[serde(default)]
     checkin: FileCheckIn,
+    #[serde(default)]
+    gate: FileGate,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileGate {
+    release_debounce_ms: Option<Spanned<u32>>,
+    clear_after_quiet_seconds: Option<Spanned<u32>>,
+    override_seconds: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -223,6 +252,8 @@ struct FileDevice {
     unit_id: Option<u8>,
     input_address: Option<u16>,
     sub_stream: Option<Spanned<String>>,
+    active_high: Option<bool>,
+    poll_ms: Option<Spanned<u32>>,
     board_address: Option<Spanned<u8>>,
     polarity: Option<Spanned<String>>,
     baud: Option<Spanned<u32>>,
@@ -237,6 +268,7 @@ struct FileArea {
     gates: Vec<Spanned<String>>,
     #[serde(default)]
     locker_banks: Vec<Spanned<String>>,
+    fire_alarm: Option<Spanned<String>>,
 }
 
 /// Reads and validates a venue file. `data_dir` is where data goes when the file does not say.
@@ -458,6 +490,15 @@ pub fn parse(
                 ));
             }
         };
+        if let Some(p) = &d.poll_ms
+            && !(10..=1000).contains(p.get_ref())
+        {
+            return Err(fail(
+                Some(p.span()),
+                "poll_ms 须在 10 到 1000 之间（默认 50）。".into(),
+                "poll_ms must be between 10 and 1000 (default 50).".into(),
+            ));
+        }
         if let Some(b) = &d.baud
             && !matches!(b.get_ref(), 1200 | 2400 | 4800 | 9600 | 19200 | 38400 | 57600 | 115200)
         {
@@ -483,6 +524,8 @@ pub fn parse(
             unlocked_when_set,
             baud: d.baud.as_ref().map_or(9600, |b| *b.get_ref()),
             basic_auth: d.basic_auth.unwrap_or(false),
+            active_high: d.active_high.unwrap_or(true),
+            poll_ms: d.poll_ms.as_ref().map_or(50, |p| *p.get_ref()),
         });
     }
 
@@ -593,6 +636,13 @@ pub fn parse(
             .iter()
             .map(|l| expect(l, &[DeviceKind::LockBoard], "储物柜", "locker bank"))
             .collect::<Result<_>>()?,
+        fire_alarm: area
+            .fire_alarm
+            .as_ref()
+            .map(|f| {
+                expect(f, &[DeviceKind::IoModule, DeviceKind::DoorController], "火警输入", "fire-alarm input")
+            })
+            .transpose()?,
     };
 
     let defaults = CheckInRules::default();
@@ -646,6 +696,30 @@ pub fn parse(
         )?,
     };
 
+    let g = &top.gate;
+    let gate_rule = |v: &Option<Spanned<u32>>, default: u32, min: u32, max: u32, name: &str| -> Result<u32> {
+        match v {
+            None => Ok(default),
+            Some(x) if (min..=max).contains(x.get_ref()) => Ok(*x.get_ref()),
+            Some(x) => Err(fail(
+                Some(x.span()),
+                format!("gate.{name} 须在 {min} 到 {max} 之间。"),
+                format!("gate.{name} must be between {min} and {max}."),
+            )),
+        }
+    };
+    let gate = GateRules {
+        release_debounce_ms: gate_rule(&g.release_debounce_ms, 300, 0, 10_000, "release_debounce_ms")?,
+        clear_after_quiet_seconds: gate_rule(
+            &g.clear_after_quiet_seconds,
+            10,
+            0,
+            3600,
+            "clear_after_quiet_seconds",
+        )?,
+        override_seconds: gate_rule(&g.override_seconds, 10, 3, 300, "override_seconds")?,
+    };
+
     Ok(VenueConfig {
         source: source.map(Path::to_path_buf),
         code: code.to_string(),
@@ -662,6 +736,7 @@ pub fn parse(
         devices,
         evaluation_area,
         checkin,
+        gate,
     })
 }
 

@@ -42,6 +42,8 @@ pub struct Services {
     pub vault: vault::Vault,
     pub fleet: Arc<devices::fleet::Fleet>,
     pub checkins: checkin::CheckIns,
+    pub alarms: Arc<alerts::Alarms>,
+    pub gates: alerts::gate::Gates,
     watches: std::sync::Mutex<Vec<devices::hik_isapi::WatchHandle>>,
 }
 
@@ -84,6 +86,25 @@ impl Services {
             vault.clone(),
         );
         checkins.prepare().await?;
+        let names = {
+            let fleet = fleet.clone();
+            Box::new(move |id: &str| fleet.name_of(id))
+        };
+        let alarms = Arc::new(alerts::Alarms::new(
+            store.clone(),
+            journal.clone(),
+            clock.clone(),
+            config.time_zone,
+            alerts::sound::AlarmSound::start(),
+            names,
+        ));
+        let gates = alerts::gate::Gates::new(
+            config.clone(),
+            fleet.clone(),
+            alarms.clone(),
+            journal.clone(),
+            clock.clone(),
+        );
         Ok(Services {
             config,
             clock,
@@ -94,6 +115,8 @@ impl Services {
             vault,
             fleet,
             checkins,
+            alarms,
+            gates,
             watches: std::sync::Mutex::new(Vec::new()),
         })
     }

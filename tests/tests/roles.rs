@@ -126,6 +126,14 @@ fn gated() -> Vec<(&'static str, Value, &'static [Role])> {
         ),
         ("device_health", json!({}), allow::ANY_ROLE),
         ("set_device_password", json!({"deviceId": "nope", "password": "x"}), allow::ADMINISTRATOR),
+        ("list_alarms", json!({"filter": {"openOnly": true, "limit": 10}}), allow::ANY_ROLE),
+        ("acknowledge_alarm", json!({"id": 999, "note": "test"}), allow::FRONT_DESK),
+        ("mute_alarms", json!({"minutes": 0, "reason": "test"}), allow::FRONT_DESK),
+        ("unmute_alarms", json!({}), allow::FRONT_DESK),
+        ("sound_status", json!({}), allow::ANY_ROLE),
+        ("gate_status", json!({}), allow::ANY_ROLE),
+        ("gate_open_once", json!({"gateId": "nope", "reason": "test"}), allow::FRONT_DESK),
+        ("restore_from_emergency", json!({"reason": ""}), allow::ADMINISTRATOR),
     ]
 }
 

@@ -87,6 +87,16 @@ describe('navigation guard', () => {
     expect(await landing('/attendance')).toBe('attendance')
   })
 
+  it('opens the alarm centre to every role', async () => {
+    backend(ready)
+    expect(await landing('/alarms')).toBe('login')
+    for (const role of ['front_desk', 'supervisor', 'venue_manager', 'administrator'] as const) {
+      backend(ready, signedInAs(role))
+      expect(await landing('/account'), role).toBe('account')
+      expect(await landing('/alarms'), role).toBe('alarms')
+    }
+  })
+
   it('lets an administrator in, and away from the login screen', async () => {
     backend(ready, signedInAs('administrator'))
     expect(await landing('/journal')).toBe('journal')

@@ -19,6 +19,7 @@ import LockersView from './views/LockersView.vue'
 import RollCallView from './views/RollCallView.vue'
 import AttendanceView from './views/AttendanceView.vue'
 import DevicesView from './views/DevicesView.vue'
+import AlarmsView from './views/AlarmsView.vue'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -59,6 +60,7 @@ export const router = createRouter({
         { path: 'roll-call', name: 'roll-call', component: RollCallView, meta: { roles: FRONT_DESK } },
         { path: 'attendance', name: 'attendance', component: AttendanceView, meta: { roles: SUPERVISION } },
         { path: 'devices', name: 'devices', component: DevicesView },
+        { path: 'alarms', name: 'alarms', component: AlarmsView },
         {
           path: 'statistics',
           name: 'statistics',

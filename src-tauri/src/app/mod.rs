@@ -67,6 +67,7 @@ pub fn run(cli_config: Option<PathBuf>) -> i32 {
             if let Some(s) = services {
                 forward(app.handle().clone(), s.journal.subscribe());
                 forward(app.handle().clone(), s.checkins.subscribe());
+                forward(app.handle().clone(), s.alarms.subscribe());
             }
             Ok(())
         })

@@ -1,6 +1,7 @@
 //! Thin `#[tauri::command]` adapters: check the caller's role, call one service function, return
 //! its result. The TypeScript bindings in ui/src/bindings.ts are generated from this list.
 
+mod alerts;
 mod bookings;
 mod checkin;
 mod journal;
@@ -111,10 +112,19 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             checkin::set_locker_fault,
             checkin::device_health,
             checkin::set_device_password,
+            alerts::list_alarms,
+            alerts::acknowledge_alarm,
+            alerts::mute_alarms,
+            alerts::unmute_alarms,
+            alerts::sound_status,
+            alerts::gate_status,
+            alerts::gate_open_once,
+            alerts::restore_from_emergency,
         ])
         .events(tauri_specta::collect_events![
             crate::journal::JournalAppended,
-            crate::checkin::views::FrontDeskChanged
+            crate::checkin::views::FrontDeskChanged,
+            crate::alerts::views::AlarmsChanged
         ])
 }
 

@@ -10,7 +10,8 @@ use tokio::sync::broadcast;
 
 use super::hik_isapi::{IsapiController, IsapiSettings};
 use super::lockboard::{LockBoardDriver, LockBoardSettings, LockPolarity};
-use super::{DoorController, LockBoard};
+use super::modbus_di::{ModbusInputs, ModbusSettings};
+use super::{DigitalInputs, DoorController, LockBoard};
 use crate::checkin::views::{DeviceHealthView, DeviceState};
 use crate::clock::Clock;
 use crate::config::Device;
@@ -50,6 +51,7 @@ pub struct Fleet {
     clock: Arc<dyn Clock>,
     doors: RwLock<HashMap<String, Arc<dyn DoorController>>>,
     boards: HashMap<String, Arc<dyn LockBoard>>,
+    inputs: HashMap<String, Arc<dyn DigitalInputs>>,
     health: Mutex<HashMap<String, Health>>,
     changes: broadcast::Sender<HealthChange>,
 }
@@ -57,9 +59,11 @@ pub struct Fleet {
 impl Fleet {
     pub fn new(devices: &[Device], vault: Vault, clock: Arc<dyn Clock>) -> Fleet {
         let mut boards: HashMap<String, Arc<dyn LockBoard>> = HashMap::new();
+        let mut inputs: HashMap<String, Arc<dyn DigitalInputs>> = HashMap::new();
         let mut health = HashMap::new();
         for d in devices {
-            let supported = matches!(d.kind, DeviceKind::DoorController | DeviceKind::LockBoard);
+            let supported =
+                matches!(d.kind, DeviceKind::DoorController | DeviceKind::LockBoard | DeviceKind::IoModule);
             let state = if supported { DeviceState::Unknown } else { DeviceState::Unsupported };
             health.insert(
                 d.id.clone(),
@@ -79,6 +83,12 @@ impl Fleet {
                 };
                 boards.insert(d.id.clone(), Arc::new(driver));
             }
+            if d.kind == DeviceKind::IoModule {
+                let mut settings = ModbusSettings::new(d.address.clone(), d.unit_id.unwrap_or(1));
+                // A poll that waits longer than a few periods is a module that is gone.
+                settings.timeout_ms = (u64::from(d.poll_ms) * 10).clamp(200, 1000);
+                inputs.insert(d.id.clone(), Arc::new(ModbusInputs::new(settings)));
+            }
         }
         let fleet = Fleet {
             devices: devices.to_vec(),
@@ -86,6 +96,7 @@ impl Fleet {
             clock,
             doors: RwLock::new(HashMap::new()),
             boards,
+            inputs,
             health: Mutex::new(health),
             changes: broadcast::channel(64).0,
         };
@@ -166,6 +177,19 @@ impl Fleet {
         let result = tokio::task::spawn_blocking(move || f(driver.as_ref()))
             .await
             .map_err(|e| Error::internal(format!("lock board task failed: {e}")))?;
+        self.observe(id, &result);
+        result
+    }
+
+    pub async fn inputs<T: Send + 'static>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&dyn DigitalInputs) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let driver = self.inputs.get(id).cloned().ok_or_else(|| no_driver(id))?;
+        let result = tokio::task::spawn_blocking(move || f(driver.as_ref()))
+            .await
+            .map_err(|e| Error::internal(format!("input module task failed: {e}")))?;
         self.observe(id, &result);
         result
     }

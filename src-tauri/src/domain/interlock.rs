@@ -185,7 +185,10 @@ impl Interlock {
                 "该报警已经确认过了。报警将在检测门恢复安静后自动解除。",
                 "This alarm has already been acknowledged; it clears once the gate has been quiet long enough.",
             )),
-            _ => Err(Error::precondition("检测门当前没有报警需要确认。", "The gate has no alarm to acknowledge.")),
+            _ => Err(Error::precondition(
+                "检测门当前没有报警需要确认。",
+                "The gate has no alarm to acknowledge.",
+            )),
         }
     }
 
@@ -233,7 +236,10 @@ impl Interlock {
     /// An administrator ends the emergency release. Refused while the fire input is still active.
     pub fn restore(&mut self) -> Result<Vec<Effect>> {
         if self.phase != GatePhase::Emergency {
-            return Err(Error::precondition("当前不在火警联动状态。", "There is no emergency release to end."));
+            return Err(Error::precondition(
+                "当前不在火警联动状态。",
+                "There is no emergency release to end.",
+            ));
         }
         if self.fire {
             return Err(Error::precondition(
@@ -260,7 +266,11 @@ mod tests {
     use super::*;
 
     fn machine() -> Interlock {
-        Interlock::new(InterlockRules { release_debounce_ms: 300, clear_after_quiet_ms: 10_000, override_ms: 5_000 })
+        Interlock::new(InterlockRules {
+            release_debounce_ms: 300,
+            clear_after_quiet_ms: 10_000,
+            override_ms: 5_000,
+        })
     }
 
     /// Feeds a level every 50 ms from `from` to `to` (exclusive), collecting effects.

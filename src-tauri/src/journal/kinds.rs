@@ -76,4 +76,17 @@ event_kinds! {
     /// An access event from a door controller (card, face, exit button, door contact).
     DoorEvent => "door.event", Some("DOOR_ACCESS_EVENT");
     RollCallExported => "rollcall.exported", None;
+    AlarmRaised => "alarm.raised", Some("ALARM_RAISED");
+    AlarmAcknowledged => "alarm.acknowledged", Some("ALARM_ACKNOWLEDGED");
+    AlarmCleared => "alarm.cleared", Some("ALARM_CLEARED");
+    /// Alarm sounds silenced for a while (the banner stays).
+    AlarmSoundMuted => "alarm.muted", Some("ALARM_SOUND_MUTED");
+    AlarmSoundUnmuted => "alarm.unmuted", Some("ALARM_SOUND_UNMUTED");
+    /// 单次放行 — the front desk let one person through a gate in alarm.
+    GateOpenedOnce => "gate.open_once", Some("GATE_OPEN_ONCE");
+    /// A door was put in a mode (held closed, normal, released) and the controller answered.
+    DoorModeCommanded => "door.mode", Some("DOOR_MODE_COMMANDED");
+    /// 火警联动 — every door of the evaluation area released.
+    EmergencyRelease => "emergency.release", Some("EMERGENCY_RELEASE");
+    EmergencyRestored => "emergency.restored", Some("EMERGENCY_RESTORED");
 }

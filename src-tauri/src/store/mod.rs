@@ -2,6 +2,7 @@
 //! writes a query. The SQL is kept portable (numbered `$n` parameters in order, no SQLite-only
 //! upserts) so a PostgreSQL store can follow for multi-workstation venues.
 
+pub mod alerts;
 pub mod bookings;
 pub mod checkin;
 pub mod journal;

@@ -4,6 +4,7 @@ import en from './en'
 import { i18n } from '.'
 import { JOURNAL_KINDS } from '../bindings'
 import { BOOKING_CHANGES, BOOKING_STATES, PURPOSES, TRADING_CATEGORIES } from '../bookings'
+import { ALARM_KINDS, ALARM_STATES, DOOR_MODES, GATE_PHASES, SEVERITIES } from '../alarms'
 
 type Tree = { [key: string]: string | Tree }
 
@@ -57,6 +58,26 @@ describe('locale files', () => {
     expect(i18n.global.t('purpose.clarification')).toBe('询标')
     expect(i18n.global.t('bookingState.in_progress')).toBe('进行中')
     expect(i18n.global.t('tradingCategory.state_owned_property')).toBe('国有产权')
+  })
+})
+
+describe('alarm labels', () => {
+  it('name every value of the alarm and gate enums in both languages', () => {
+    const enums: [string, readonly string[]][] = [
+      ['alarmKind', ALARM_KINDS],
+      ['severity', SEVERITIES],
+      ['alarmState', ALARM_STATES],
+      ['gatePhase', GATE_PHASES],
+      ['doorMode', DOOR_MODES],
+    ]
+    for (const [prefix, values] of enums) {
+      for (const value of values) {
+        for (const locale of ['zh-CN', 'en'] as const) expect(i18n.global.te(`${prefix}.${value}`, locale), `${locale} ${prefix}.${value}`).toBe(true)
+      }
+    }
+    expect(i18n.global.t('alarmKind.gateDetection')).toBe('通讯检测门报警')
+    expect(i18n.global.t('alarms.sound.unavailable')).toBe('本机没有可用的音频输出，报警只能看到、听不到')
+    expect(i18n.global.t('alarms.banner.summary', { count: 3 })).toBe('3 条报警未处理')
   })
 })
 

@@ -65,7 +65,11 @@ impl Watched {
 }
 
 impl AsyncRead for Watched {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let room = buf.remaining() > 0;
@@ -152,7 +156,8 @@ impl Link {
         let rt = Self::runtime(&mut self.runtime)?;
         let mut last = io::Error::new(io::ErrorKind::NotFound, "the address resolves to nothing");
         for addr in addrs {
-            let attempt = rt.block_on(async { tokio::time::timeout(timeout, TcpStream::connect(addr)).await });
+            let attempt =
+                rt.block_on(async { tokio::time::timeout(timeout, TcpStream::connect(addr)).await });
             let stream = match attempt {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => {
@@ -184,7 +189,10 @@ impl Link {
     /// idle (many close after a minute or so); when such a connection fails before a single byte
     /// comes back, the request is repeated once on a fresh one. Reads and single-coil writes are
     /// idempotent, so the repeat is harmless.
-    pub(super) fn call(&mut self, request: &Request<'static>) -> Result<Result<Response, ExceptionCode>, Failure> {
+    pub(super) fn call(
+        &mut self,
+        request: &Request<'static>,
+    ) -> Result<Result<Response, ExceptionCode>, Failure> {
         for attempt in 1..=2 {
             let fresh = self.conn.is_none();
             if fresh {
@@ -192,7 +200,9 @@ impl Link {
             }
             let timeout = self.timeout;
             let rt = Self::runtime(&mut self.runtime)?;
-            let Some(conn) = self.conn.as_mut() else { return Err(Failure::Connect(io::ErrorKind::NotConnected.into())) };
+            let Some(conn) = self.conn.as_mut() else {
+                return Err(Failure::Connect(io::ErrorKind::NotConnected.into()));
+            };
             conn.seen.socket_failed.store(false, Ordering::Relaxed);
             conn.seen.eof.store(false, Ordering::Relaxed);
             let before = conn.seen.bytes.load(Ordering::Relaxed);
