@@ -384,6 +384,27 @@ fn an_answer_from_another_unit_or_of_the_wrong_length_is_not_modbus() {
     server.join().unwrap();
 }
 
+#[test]
+fn a_connection_the_module_closed_while_idle_is_reopened_without_an_error() {
+    // Many modules drop a connection after some idle time; the next poll must not fail for it.
+    let listener = TcpListener::bind(local()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        for session in 0..2u8 {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut request = [0u8; 12];
+            s.read_exact(&mut request).unwrap();
+            s.write_all(&mbap(0, UNIT, &[0x02, 1, session])).unwrap();
+        }
+    });
+    let driver = driver_for(addr, UNIT);
+    assert_eq!(driver.read_inputs(0, 1).unwrap(), vec![false]);
+    std::thread::sleep(Duration::from_millis(50));
+    let (r, _) = timed("read on a closed connection", || driver.read_inputs(0, 1));
+    assert_eq!(r.unwrap(), vec![true], "answered on a second connection");
+    server.join().unwrap();
+}
+
 /// Replies that are either any bytes at all, or a header that matches the request around any PDU
 /// (which reaches deeper into decoding).
 fn replies() -> impl Strategy<Value = Vec<u8>> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { AlarmView } from './bindings'
-import { alarmTime, answersAlarms, byUrgency, clockTime, mutePassed } from './alarms'
+import { alarmTime, answersAlarms, byUrgency, clockTime, isReason, mutePassed } from './alarms'
 
 function alarm(id: number, severity: AlarmView['severity'], raisedAt: string): AlarmView {
   return {
@@ -33,6 +33,10 @@ describe('alarms', () => {
     expect(mutePassed('2026-11-23T10:05:00', 'Asia/Shanghai', now)).toBe(false)
     expect(mutePassed('2026-11-23T10:00:00', 'Asia/Shanghai', now)).toBe(false)
     expect(mutePassed('2026-11-23T09:59:00', 'Asia/Shanghai', now)).toBe(true)
+  })
+
+  it('asks for a note or reason the backend accepts: two characters at least', () => {
+    expect(['', ' x ', '好', '已查', 'ok'].map(isReason)).toEqual([false, false, false, true, true])
   })
 
   it('knows who answers alarms', () => {

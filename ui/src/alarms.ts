@@ -27,8 +27,13 @@ export const OPEN_ONCE_PHASES: readonly GatePhase[] = ['alarm', 'clearing']
 
 export const MUTE_MINUTES = [5, 10, 15, 30] as const
 
-/** The shortest note the backend accepts when an alarm is acknowledged. */
-export const ACK_NOTE_MIN = 2
+/** The shortest note or reason the backend accepts (acknowledging, muting, opening once, restoring). */
+export const REASON_MIN_CHARS = 2
+
+/** Whether a note or reason, trimmed, is long enough for the backend. */
+export function isReason(text: string): boolean {
+  return [...text.trim()].length >= REASON_MIN_CHARS
+}
 
 export function answersAlarms(role: Role | null): boolean {
   return role !== null && ALARM_RESPONDERS.includes(role)

@@ -314,42 +314,31 @@ impl Gates {
         Ok(())
     }
 
-    fn unit(&self, gate_id: &str) -> Result<&Unit> {
-        self.units.iter().find(|u| u.gate.as_ref().is_some_and(|g| g.id == gate_id)).ok_or_else(|| {
-            Error::not_found(
-                format!("没有编号为 “{gate_id}” 的检测门。"),
-                format!("There is no gate \"{gate_id}\"."),
-            )
-        })
-    }
-
     /// Answers an alarm. A gate alarm is answered to its interlock too, which clears it once the
     /// gate has been quiet long enough.
     pub async fn acknowledge_alarm(&self, caller: &Caller, id: i64, note: &str) -> Result<AlarmView> {
-        let alarm = self.alarms.alarm(id).await?;
-        let mut effects = Vec::new();
-        if alarm.kind == AlarmKind::GateDetection && alarm.state == AlarmState::Raised {
-            if let Some(i) =
-                self.units.iter().position(|u| u.gate.as_ref().is_some_and(|g| g.id == alarm.source))
-            {
-                let now = self.now_ms();
-                let mut m = self.units[i].machine.lock().unwrap();
-                // A machine in Normal here means the app restarted since the alarm: nothing holds the door.
-                if m.phase() != GatePhase::Normal {
-                    effects.extend(m.acknowledge(now)?.into_iter().map(|e| (i, e)));
-                }
-            }
-        }
+        // The record first: it checks the note and refuses a second answer.
         let view = self.alarms.acknowledge(caller, id, note).await?;
-        let restarted = alarm.kind == AlarmKind::GateDetection
-            && self
-                .unit(&alarm.source)
-                .map(|u| u.machine.lock().unwrap().phase() == GatePhase::Normal)
-                .unwrap_or(true);
-        if restarted && effects.is_empty() {
-            self.alarms.clear_gate_alarm(&alarm.source).await?;
+        if view.kind != AlarmKind::GateDetection {
+            return Ok(view);
         }
-        self.settle(effects).await;
+        let Some(i) = self.units.iter().position(|u| u.gate.as_ref().is_some_and(|g| g.id == view.source))
+        else {
+            return Ok(view);
+        };
+        let effects = {
+            let mut m = self.units[i].machine.lock().unwrap();
+            // A machine in Normal means the app restarted since the alarm: nothing holds the door.
+            if m.phase() == GatePhase::Normal {
+                None
+            } else {
+                Some(m.acknowledge(self.now_ms()).unwrap_or_default())
+            }
+        };
+        match effects {
+            None => self.alarms.clear_gate_alarm(&view.source).await?,
+            Some(effects) => self.settle(effects.into_iter().map(|e| (i, e)).collect()).await,
+        }
         self.alarms.alarm(view.id).await
     }
 

@@ -10,6 +10,7 @@ use venue_desk::config::VenueConfig;
 use venue_desk::domain::venue::DeviceKind;
 use venue_desk::sim::isapi::{IsapiFault, IsapiSim, IsapiSimConfig, IsapiSimHandle};
 use venue_desk::sim::lockboard::{LockBoardFault, LockBoardSim, LockBoardSimHandle, SimBoardConfig};
+use venue_desk::sim::modbus::{ModbusFault, ModbusSim, ModbusSimHandle};
 
 const USAGE: &str = "\
 Usage: venue-sim [--config VENUE.toml] [--control HOST:PORT] [--password PASSWORD] [--auto-close-ms MS]
@@ -24,12 +25,16 @@ Control (default 127.0.0.1:18599), e.g. with curl -X POST:
   POST /fault/DEVICE/none|offline|slow|reject|drop-streams       controller faults
   POST /fault/DEVICE/none|dead|bad-checksum|echo|unsolicited|jam-L|stuck-L   lock board faults
   POST /event/DEVICE?minor=1&employee=vd-1&reader=2              an access event (reader 2 = exit)
-  POST /close/DEVICE/L                       close locker L (board address 1)";
+  POST /close/DEVICE/L                       close locker L (board address 1)
+  POST /input/DEVICE/on|off|pulse            a gate or fire input (pulse: on for 1.5 s, a person walking through)
+  POST /fault/DEVICE/none|offline|silent|malformed|exception-N   input module faults";
 
 struct Sims {
     controllers: HashMap<String, IsapiSimHandle>,
     /// device id -> (bus, board address)
     boards: HashMap<String, (std::sync::Arc<LockBoardSimHandle>, u8)>,
+    /// device id -> (module, input address)
+    inputs: HashMap<String, (std::sync::Arc<ModbusSimHandle>, u16)>,
     listing: Vec<serde_json::Value>,
 }
 
@@ -90,8 +95,14 @@ fn host_port(address: &str) -> Option<SocketAddr> {
 }
 
 fn start(venue: &VenueConfig, password: &str, auto_close_ms: u64) -> Sims {
-    let mut sims = Sims { controllers: HashMap::new(), boards: HashMap::new(), listing: Vec::new() };
+    let mut sims = Sims {
+        controllers: HashMap::new(),
+        boards: HashMap::new(),
+        inputs: HashMap::new(),
+        listing: Vec::new(),
+    };
     let mut buses: HashMap<String, Vec<(String, SimBoardConfig)>> = HashMap::new();
+    let mut modules: HashMap<String, Vec<(String, u8, u16)>> = HashMap::new();
     for d in &venue.devices {
         match (d.kind, d.driver.as_str()) {
             (DeviceKind::DoorController, "hik_isapi") => {
@@ -115,6 +126,13 @@ fn start(venue: &VenueConfig, password: &str, auto_close_ms: u64) -> Sims {
                     Err(e) => eprintln!("venue-sim: {}: cannot listen on {addr}: {e}", d.id),
                 }
             }
+            (DeviceKind::IoModule, "modbus_tcp") => {
+                modules.entry(d.address.clone()).or_default().push((
+                    d.id.clone(),
+                    d.unit_id.unwrap_or(1),
+                    d.input_address.unwrap_or(0),
+                ));
+            }
             (DeviceKind::LockBoard, _) => {
                 let mut board = SimBoardConfig::new(d.board_address, d.channels.unwrap_or(24) as u8);
                 if !d.unlocked_when_set {
@@ -130,6 +148,23 @@ fn start(venue: &VenueConfig, password: &str, auto_close_ms: u64) -> Sims {
             _ => sims
                 .listing
                 .push(serde_json::json!({"device": d.id, "protocol": d.driver, "simulated": false})),
+        }
+    }
+    for (address, inputs) in modules {
+        let Ok(addr) = address.parse::<SocketAddr>() else {
+            eprintln!("venue-sim: input module {address} is not host:port, skipped");
+            continue;
+        };
+        let unit = inputs[0].1;
+        match ModbusSim::start(addr, unit, 16) {
+            Ok(h) => {
+                let h = std::sync::Arc::new(h);
+                for (id, _, input) in inputs {
+                    sims.listing.push(serde_json::json!({"device": id, "protocol": "modbus_tcp", "address": address, "input": input}));
+                    sims.inputs.insert(id, (h.clone(), input));
+                }
+            }
+            Err(e) => eprintln!("venue-sim: input module {address}: {e}"),
         }
     }
     for (bus, boards) in buses {
@@ -199,6 +234,20 @@ fn handle(sims: &Sims, method: &str, url: &str) -> (u16, serde_json::Value) {
                 h.set_fault(f);
                 return (200, serde_json::json!({"device": device, "fault": fault}));
             }
+            if let Some((h, _)) = sims.inputs.get(*device) {
+                let f = match fault.split_once('-') {
+                    _ if *fault == "none" => ModbusFault::None,
+                    _ if *fault == "offline" => ModbusFault::Offline,
+                    _ if *fault == "silent" => ModbusFault::Silent,
+                    _ if *fault == "malformed" => ModbusFault::Malformed,
+                    Some(("exception", n)) if n.parse::<u8>().is_ok() => {
+                        ModbusFault::Exception(n.parse().unwrap_or(4))
+                    }
+                    _ => return bad(format!("unknown input module fault {fault}")),
+                };
+                h.set_fault(f);
+                return (200, serde_json::json!({"device": device, "fault": fault}));
+            }
             if let Some((h, board)) = sims.boards.get(*device) {
                 let lock = |s: &str| s.parse::<u8>().ok();
                 let f = match fault.split_once('-') {
@@ -228,6 +277,18 @@ fn handle(sims: &Sims, method: &str, url: &str) -> (u16, serde_json::Value) {
                 (200, serde_json::json!({"device": device, "serialNo": serial}))
             }
             None => bad(format!("no simulated controller {device}")),
+        },
+        ("POST", ["input", device, level]) => match sims.inputs.get(*device) {
+            Some((h, input)) => {
+                match *level {
+                    "on" => h.set_input(*input, true),
+                    "off" => h.set_input(*input, false),
+                    "pulse" => h.pulse(*input, 1500),
+                    other => return bad(format!("unknown input level {other}: on, off or pulse")),
+                }
+                (200, serde_json::json!({"device": device, "input": input, "level": level}))
+            }
+            None => bad(format!("no simulated input {device}")),
         },
         ("POST", ["close", device, lock]) => match (sims.boards.get(*device), lock.parse::<u8>()) {
             (Some((h, board)), Ok(l)) => {

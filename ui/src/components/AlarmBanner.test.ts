@@ -164,6 +164,9 @@ describe('AlarmBanner', () => {
     await click('alarm-mute-submit')
     expect(muted).toBeUndefined()
     expect($('alarm-mute-error')?.textContent).toContain('静音原因')
+    await type('alarm-mute-reason', 'x')
+    await click('alarm-mute-submit')
+    expect(muted).toBeUndefined()
 
     await click('alarm-mute-minutes-15')
     await type('alarm-mute-reason', 'Gate maintenance')

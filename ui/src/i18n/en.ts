@@ -252,7 +252,7 @@ const en: typeof zhCN = {
       minutesOption: '{minutes} min',
       reason: 'Reason',
       reasonHint: 'Required, recorded in the journal',
-      reasonRequired: 'Give a reason for muting',
+      reasonRequired: 'Give a reason for muting, at least 2 characters',
       submit: 'Mute',
       mutedUntil: 'Muted until {time}',
       mutedBy: 'Muted by {name}',
@@ -275,7 +275,7 @@ const en: typeof zhCN = {
       openOnceHint: 'Lets one person through while the gate is in alarm (e.g. a verified hearing aid or pacemaker). The reason is recorded in the journal.',
       reason: 'Reason',
       reasonHint: 'Required, recorded in the journal',
-      reasonRequired: 'Give a reason for letting the person through',
+      reasonRequired: 'Give a reason for letting the person through, at least 2 characters',
       submit: 'Open once',
       opened: '{name} opened once',
     },
@@ -288,7 +288,7 @@ const en: typeof zhCN = {
       restoreHint: 'Restore only once the fire has been ruled out. Doors return to card access and the detector gates are interlocked again.',
       reason: 'Reason',
       reasonHint: 'Required, recorded in the journal',
-      reasonRequired: 'Give a reason for restoring',
+      reasonRequired: 'Give a reason for restoring, at least 2 characters',
       submit: 'Restore',
       restored: 'Fire alarm release ended, normal operation restored',
     },
@@ -681,9 +681,24 @@ const en: typeof zhCN = {
     },
     door: {
       event: 'Door event',
+      mode: 'Door mode set',
     },
     rollcall: {
       exported: 'Roll call exported',
+    },
+    alarm: {
+      raised: 'Alarm raised',
+      acknowledged: 'Alarm acknowledged',
+      cleared: 'Alarm cleared',
+      muted: 'Alarm sound muted',
+      unmuted: 'Alarm sound unmuted',
+    },
+    gate: {
+      open_once: 'Gate opened once',
+    },
+    emergency: {
+      release: 'Fire alarm release',
+      restored: 'Fire alarm release ended',
     },
   },
   calendar: {

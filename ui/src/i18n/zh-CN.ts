@@ -250,7 +250,7 @@ export default {
       minutesOption: '{minutes} 分钟',
       reason: '静音原因',
       reasonHint: '必填，记入操作日志',
-      reasonRequired: '请填写静音原因',
+      reasonRequired: '请填写静音原因，至少 2 个字',
       submit: '静音',
       mutedUntil: '静音至 {time}',
       mutedBy: '由 {name} 设置静音',
@@ -273,7 +273,7 @@ export default {
       openOnceHint: '检测门报警时放行一人通过（如经核实的助听器、心脏起搏器）。放行原因记入操作日志。',
       reason: '放行原因',
       reasonHint: '必填，记入操作日志',
-      reasonRequired: '请填写放行原因',
+      reasonRequired: '请填写放行原因，至少 2 个字',
       submit: '放行一次',
       opened: '{name} 已单次放行',
     },
@@ -286,7 +286,7 @@ export default {
       restoreHint: '请确认火情已排除后再恢复。恢复后各门回到刷卡通行，通讯检测门重新联动。',
       reason: '恢复原因',
       reasonHint: '必填，记入操作日志',
-      reasonRequired: '请填写恢复原因',
+      reasonRequired: '请填写恢复原因，至少 2 个字',
       submit: '恢复正常',
       restored: '已解除火警联动，恢复正常',
     },
@@ -679,9 +679,24 @@ export default {
     },
     door: {
       event: '门禁事件',
+      mode: '门禁模式切换',
     },
     rollcall: {
       exported: '导出在场人员',
+    },
+    alarm: {
+      raised: '报警',
+      acknowledged: '确认报警',
+      cleared: '报警解除',
+      muted: '报警静音',
+      unmuted: '恢复报警声音',
+    },
+    gate: {
+      open_once: '检测门单次放行',
+    },
+    emergency: {
+      release: '火警联动释放',
+      restored: '解除火警联动',
     },
   },
   calendar: {

@@ -3,7 +3,6 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia } from 'pinia'
 import ElementPlus from 'element-plus'
 import { invoke } from '@tauri-apps/api/core'
-import { listen } from '@tauri-apps/api/event'
 import type { AlarmView, GateView, Role } from '../bindings'
 import { i18n } from '../i18n'
 import { useSessionStore } from '../stores/session'
@@ -133,6 +132,9 @@ describe('AlarmsView', () => {
     await click('gate-reason-submit')
     expect(opened).toBeUndefined()
     expect($('gate-reason-error')?.textContent).toContain('放行原因')
+    await type('gate-reason', ' x ')
+    await click('gate-reason-submit')
+    expect(opened).toBeUndefined()
 
     await type('gate-reason', 'Verified hearing aid')
     await click('gate-reason-submit')
@@ -196,7 +198,7 @@ describe('AlarmsView', () => {
     expect($('alarm-row-ack-2')).toBeNull()
 
     await click('alarms-filter-all')
-    expect(calls('list_alarms').at(-1)?.[1]).toEqual({ filter: { openOnly: false, limit: 200 } })
+    expect(calls('list_alarms').slice(-1)[0][1]).toEqual({ filter: { openOnly: false, limit: 200 } })
     wrapper.unmount()
   })
 

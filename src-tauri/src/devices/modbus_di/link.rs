@@ -243,6 +243,19 @@ impl Link {
     }
 }
 
+impl Drop for Link {
+    /// Drivers live in `Arc`s that async code may drop last (a venue-file reload rebuilds the
+    /// fleet); dropping a runtime normally waits for its blocking pool, which tokio forbids, with a
+    /// panic, on an async worker. Nothing runs on this runtime between requests, so there is
+    /// nothing to wait for. The connection goes first, while its reactor still exists.
+    fn drop(&mut self) {
+        self.conn = None;
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 fn describe_mismatch(p: &ProtocolError) -> String {
     match p {
         ProtocolError::HeaderMismatch { message, .. } => {
