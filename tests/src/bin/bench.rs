@@ -313,6 +313,7 @@ async fn p1_check_in(n: u32) -> Vec<Row> {
 /// controller has received the hold-closed command. Includes the poll wait (uniform over one
 /// period), the input read and the door command over HTTP with Digest auth.
 async fn p3_gate_to_door(n: usize) -> Row {
+    use venue_desk::alerts::views::{AlarmFilter, AlarmState};
     use venue_desk::devices::DoorCommand;
     use venue_desk::sim::modbus::ModbusSim;
     use venue_desk_tests::sims::{self, SimVenue};
@@ -354,14 +355,15 @@ async fn p3_gate_to_door(n: usize) -> Row {
         tokio::task::block_in_place(|| wait_for(DoorCommand::AlwaysClose));
         latencies.push(t.elapsed());
         // Answer the alarm and let the gate go quiet, back to normal (not timed).
-        let open = s
-            .alarms
-            .list(&venue_desk::alerts::views::AlarmFilter { open_only: true, limit: None })
-            .await
-            .unwrap();
-        for a in open.iter().filter(|a| a.state == venue_desk::alerts::views::AlarmState::Raised) {
-            s.gates.acknowledge_alarm(&sims::front_desk(), a.id, "bench").await.unwrap();
-        }
+        // The alarm record follows the door command; answer it once it is there.
+        let alarm = loop {
+            let open = s.alarms.list(&AlarmFilter { open_only: true, limit: None }).await.unwrap();
+            match open.into_iter().find(|a| a.state == AlarmState::Raised) {
+                Some(a) => break a,
+                None => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        };
+        s.gates.acknowledge_alarm(&sims::front_desk(), alarm.id, "bench").await.unwrap();
         io.set_input(0, false);
         tokio::task::block_in_place(|| wait_for(DoorCommand::Normal));
     }
