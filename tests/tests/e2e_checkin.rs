@@ -12,6 +12,7 @@ use venue_desk::devices::LockState;
 use venue_desk::domain::operator::Role;
 use venue_desk::sim::isapi::{IsapiSim, IsapiSimConfig, IsapiSimHandle};
 use venue_desk::sim::lockboard::{LockBoardSim, SimBoardConfig};
+use venue_desk::sim::modbus::ModbusSim;
 use venue_desk_tests::e2e::{RunningApp, Workstation};
 use venue_desk_tests::webdriver::ENTER;
 
@@ -19,6 +20,18 @@ const T: Duration = Duration::from_secs(20);
 const DESK: &str = "qiantai01";
 const PASSWORD: &str = "Qiantai-2026-a";
 const EXPERT_ID: &str = "11010519700307123X";
+const SUPERVISOR: &str = "jiandu01";
+
+fn current_code(secret_base32: &str) -> String {
+    use totp_rs::{Algorithm, Secret, TOTP};
+    let bytes = Secret::Encoded(secret_base32.trim().replace(' ', "")).to_bytes().expect("base32 secret");
+    let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "e2e".into()).unwrap();
+    // Not within two seconds of a step boundary, so the code is still current when it arrives.
+    while (30 - chrono::Utc::now().timestamp() % 30) < 3 {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    totp.generate_current().unwrap()
+}
 
 fn controller(name: &str) -> IsapiSimHandle {
     IsapiSim::start(
@@ -43,6 +56,8 @@ fn the_front_desk_checks_an_expert_in_and_out() {
     let lockers =
         LockBoardSim::start_tcp("127.0.0.1:0".parse().unwrap(), vec![SimBoardConfig::new(1, 24)]).unwrap();
     lockers.set_auto_close_ms(Some(2500));
+    // The gate and fire inputs, quiet, so the desk sees no device alarms.
+    let io = ModbusSim::start("127.0.0.1:0".parse().unwrap(), 1, 16).unwrap();
 
     // The demo venue with its devices on the simulators' ports, as the workstation's venue file.
     let ws = Workstation::new();
@@ -53,6 +68,7 @@ fn the_front_desk_checks_an_expert_in_and_out() {
         ("127.0.0.1:18083", others[0].addr()),
         ("127.0.0.1:18084", others[1].addr()),
         ("127.0.0.1:18485", lockers.addr().unwrap()),
+        ("127.0.0.1:18502", io.addr()),
     ] {
         toml = toml.replace(fixed, &sim.to_string());
     }
@@ -80,6 +96,13 @@ fn the_front_desk_checks_an_expert_in_and_out() {
             password: PASSWORD.into(),
         };
         s.auth.create_operator(&by_admin, &desk).await.unwrap();
+        let supervisor = NewOperatorInput {
+            username: SUPERVISOR.into(),
+            display_name: "监督员赵强".into(),
+            role: Role::Supervisor,
+            password: PASSWORD.into(),
+        };
+        s.auth.create_operator(&by_admin, &supervisor).await.unwrap();
         let booking_id = venue_desk::demo::seed_today(&s).await.unwrap();
         let b = venue_desk::store::bookings::booking(s.store.pool(), booking_id).await.unwrap().unwrap();
         s.store.close().await;
@@ -157,4 +180,20 @@ fn the_front_desk_checks_an_expert_in_and_out() {
     app.shot("07-checked-out");
     assert!(entrance.persons().is_empty() && room.persons().is_empty(), "credential revoked");
     assert_eq!(lockers.opens_received().iter().filter(|o| **o == (1, 1)).count(), 2);
+
+    // The supervisor sees the session's attendance: one checked in and out, four late.
+    s.click("[data-testid=logout]").unwrap();
+    s.wait("[data-testid=login-username]", T).unwrap();
+    s.fill("[data-testid=login-username]", SUPERVISOR).unwrap();
+    s.fill("[data-testid=login-password]", &format!("{PASSWORD}{ENTER}")).unwrap();
+    s.wait("[data-testid=enrol-qr]", T).unwrap();
+    let secret = s.text_of("[data-testid=enrol-secret]").unwrap();
+    s.fill("[data-testid=enrol-code]", &current_code(&secret)).unwrap();
+    s.click("[data-testid=enrol-submit]").unwrap();
+    s.wait("[data-testid=home-supervisor]", T).unwrap();
+    s.click("[data-testid=nav-attendance]").unwrap();
+    let session =
+        s.wait_text(&format!("[data-testid=attendance-session-{booking_id}]"), "王建国", T).unwrap();
+    assert!(session.contains("110105********123X") && session.contains("周明"), "{session}");
+    app.shot("08-supervisor-attendance");
 }

@@ -287,3 +287,34 @@ async fn doors_forced_or_held_and_devices_offline_raise_alarms() {
     assert!(muted.muted_until.is_some());
     assert!(s.alarms.unmute(&front_desk()).await.unwrap().muted_until.is_none());
 }
+
+/// The other wiring: the gate's relay on an alarm input of the entrance controller itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_wired_to_the_controllers_alarm_input_works_the_same() {
+    let sims = SimVenue::start();
+    let v = Venue::open_with(
+        |c| {
+            sims.patch(c);
+            c.evaluation_area.gates = vec![ENTRANCE.into()];
+            c.evaluation_area.fire_alarm = None;
+            if let Some(d) = c.devices.iter_mut().find(|d| d.id == ENTRANCE) {
+                d.input_address = Some(2);
+            }
+        },
+        NOW,
+    )
+    .await;
+    sims.enrol_passwords(&v.services);
+    v.services.start_background().await;
+    let s = &v.services;
+    until("stream up", async || s.fleet.is_online(ENTRANCE)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Another input of the controller is not the gate.
+    sims.entrance.push_alarm_input(1, true);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(s.gates.status().await.unwrap()[0].phase, GatePhase::Normal);
+    sims.entrance.push_alarm_input(2, true);
+    until("held closed", async || commands(&sims.entrance).contains(&DoorCommand::AlwaysClose)).await;
+    let view = s.gates.status().await.unwrap()[0].clone();
+    assert_eq!((view.gate_id.as_str(), view.phase), (ENTRANCE, GatePhase::Alarm));
+}

@@ -115,6 +115,35 @@ describe('CheckInView', () => {
     wrapper.unmount()
   })
 
+  it('takes the whole number from the field when a busy machine split a scan into it', async () => {
+    fakeBackend({ checkin_find: () => candidate })
+    const wrapper = mountView()
+    await flushPromises()
+    const input = el('checkin-id-input') as HTMLInputElement
+    input.focus()
+    // All 18 characters reached the field, but a pause left only the last six in the fast burst.
+    typeInto('checkin-id-input', ID)
+    for (const key of ID.slice(-6)) input.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }))
+    pressEnter(input)
+    await flushPromises()
+    expect(vi.mocked(invoke)).toHaveBeenCalledWith('checkin_find', { idNumber: ID })
+    wrapper.unmount()
+  })
+
+  it('takes only the new number when a scan was typed after old text in the field', async () => {
+    fakeBackend({ checkin_find: () => candidate })
+    const wrapper = mountView()
+    await flushPromises()
+    const input = el('checkin-id-input') as HTMLInputElement
+    input.focus()
+    typeInto('checkin-id-input', `1234${ID}`)
+    for (const key of ID) input.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }))
+    pressEnter(input)
+    await flushPromises()
+    expect(vi.mocked(invoke)).toHaveBeenCalledWith('checkin_find', { idNumber: ID })
+    wrapper.unmount()
+  })
+
   it('does not take keys typed into another field for a scan', async () => {
     fakeBackend({ checkin_find: () => candidate })
     const wrapper = mountView()
