@@ -59,6 +59,51 @@ impl Workstation {
         self.dir.path().join("config").join(venue_desk::paths::IDENTIFIER)
     }
 
+    /// Writes the demo venue as this workstation's venue file, with each fixed device address
+    /// replaced by a simulator's (`("127.0.0.1:18081", sim_addr)`), and `extra` appended.
+    pub fn demo_venue_file(&self, addresses: &[(&str, std::net::SocketAddr)], extra: &str) -> PathBuf {
+        let mut toml = venue_desk::config::DEMO_VENUE_TOML.to_string();
+        for (fixed, sim) in addresses {
+            toml = toml.replace(fixed, &sim.to_string());
+        }
+        toml.push_str(extra);
+        let file = self.config_dir().join("venue.toml");
+        std::fs::create_dir_all(self.config_dir()).unwrap();
+        std::fs::write(&file, toml).unwrap();
+        file
+    }
+}
+
+/// The administrator every e2e workstation starts with (no second factor enrolled yet).
+pub const ADMIN: (&str, &str) = ("admin", "Admin-pass-2026");
+
+/// Creates the first administrator and then `operators` (user name, display name, role, password).
+pub async fn seed_operators(
+    s: &venue_desk::Services,
+    operators: &[(&str, &str, venue_desk::domain::operator::Role, &str)],
+) {
+    use venue_desk::auth::{Caller, NewOperatorInput};
+    use venue_desk::domain::operator::Role;
+    let admin = NewOperatorInput {
+        username: ADMIN.0.into(),
+        display_name: "管理员".into(),
+        role: Role::Administrator,
+        password: ADMIN.1.into(),
+    };
+    s.auth.create_first_administrator(&admin).await.unwrap();
+    let by_admin = Caller { operator_id: 1, username: ADMIN.0.into(), role: Role::Administrator };
+    for (username, display_name, role, password) in operators {
+        let input = NewOperatorInput {
+            username: (*username).into(),
+            display_name: (*display_name).into(),
+            role: *role,
+            password: (*password).into(),
+        };
+        s.auth.create_operator(&by_admin, &input).await.unwrap();
+    }
+}
+
+impl Workstation {
     fn env(&self, cmd: &mut Command) {
         cmd.env("VENUE_DESK_DATA_DIR", self.data_dir())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use venue_desk::auth::{Caller, NewOperatorInput};
+use venue_desk::auth::Caller;
 use venue_desk::bookings::views::{BookingInput, ProjectInput};
 use venue_desk::clock::SystemClock;
 use venue_desk::domain::booking::Purpose;
 use venue_desk::domain::operator::Role;
 use venue_desk::domain::project::TradingCategory;
-use venue_desk_tests::e2e::{RunningApp, Workstation};
+use venue_desk_tests::e2e::{RunningApp, Workstation, seed_operators};
 use venue_desk_tests::webdriver::ENTER;
 
 const T: Duration = Duration::from_secs(20);
@@ -29,21 +29,7 @@ fn seed(ws: &Workstation) -> String {
         let s = venue_desk::Services::open(venue_desk::config::demo(&ws.data_dir()), Arc::new(SystemClock))
             .await
             .unwrap();
-        let admin = NewOperatorInput {
-            username: "admin".into(),
-            display_name: "管理员".into(),
-            role: Role::Administrator,
-            password: "Admin-pass-2026".into(),
-        };
-        s.auth.create_first_administrator(&admin).await.unwrap();
-        let by_admin = Caller { operator_id: 1, username: "admin".into(), role: Role::Administrator };
-        let manager = NewOperatorInput {
-            username: MANAGER.into(),
-            display_name: "场地管理员张伟".into(),
-            role: Role::VenueManager,
-            password: PASSWORD.into(),
-        };
-        s.auth.create_operator(&by_admin, &manager).await.unwrap();
+        seed_operators(&s, &[(MANAGER, "场地管理员张伟", Role::VenueManager, PASSWORD)]).await;
         let caller = Caller { operator_id: 2, username: MANAGER.into(), role: Role::VenueManager };
         let projects = [
             ("E3101000001202611001", "示范市第一中学教学楼改造工程", TradingCategory::Construction),

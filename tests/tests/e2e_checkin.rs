@@ -6,14 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use venue_desk::auth::{Caller, NewOperatorInput};
 use venue_desk::clock::SystemClock;
 use venue_desk::devices::LockState;
 use venue_desk::domain::operator::Role;
 use venue_desk::sim::isapi::{IsapiSim, IsapiSimConfig, IsapiSimHandle};
 use venue_desk::sim::lockboard::{LockBoardSim, SimBoardConfig};
 use venue_desk::sim::modbus::ModbusSim;
-use venue_desk_tests::e2e::{RunningApp, Workstation};
+use venue_desk_tests::e2e::{RunningApp, Workstation, seed_operators};
 use venue_desk_tests::webdriver::ENTER;
 
 const T: Duration = Duration::from_secs(20);
@@ -61,48 +60,31 @@ fn the_front_desk_checks_an_expert_in_and_out() {
 
     // The demo venue with its devices on the simulators' ports, as the workstation's venue file.
     let ws = Workstation::new();
-    let mut toml = venue_desk::config::DEMO_VENUE_TOML.to_string();
-    for (fixed, sim) in [
-        ("127.0.0.1:18081", entrance.addr()),
-        ("127.0.0.1:18082", room.addr()),
-        ("127.0.0.1:18083", others[0].addr()),
-        ("127.0.0.1:18084", others[1].addr()),
-        ("127.0.0.1:18485", lockers.addr().unwrap()),
-        ("127.0.0.1:18502", io.addr()),
-    ] {
-        toml = toml.replace(fixed, &sim.to_string());
-    }
-    let venue_file = ws.config_dir().join("venue.toml");
-    std::fs::create_dir_all(venue_file.parent().unwrap()).unwrap();
-    std::fs::write(&venue_file, toml).unwrap();
+    let venue_file = ws.demo_venue_file(
+        &[
+            ("127.0.0.1:18081", entrance.addr()),
+            ("127.0.0.1:18082", room.addr()),
+            ("127.0.0.1:18083", others[0].addr()),
+            ("127.0.0.1:18084", others[1].addr()),
+            ("127.0.0.1:18485", lockers.addr().unwrap()),
+            ("127.0.0.1:18502", io.addr()),
+        ],
+        "",
+    );
 
     // Operators and today's demo session with its roster, written before the app starts.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (session_end, booking_id) = rt.block_on(async {
         let config = venue_desk::config::load(&venue_file, &ws.data_dir()).unwrap();
         let s = venue_desk::Services::open(config, Arc::new(SystemClock)).await.unwrap();
-        let admin = NewOperatorInput {
-            username: "admin".into(),
-            display_name: "管理员".into(),
-            role: Role::Administrator,
-            password: "Admin-pass-2026".into(),
-        };
-        s.auth.create_first_administrator(&admin).await.unwrap();
-        let by_admin = Caller { operator_id: 1, username: "admin".into(), role: Role::Administrator };
-        let desk = NewOperatorInput {
-            username: DESK.into(),
-            display_name: "前台王丽".into(),
-            role: Role::FrontDesk,
-            password: PASSWORD.into(),
-        };
-        s.auth.create_operator(&by_admin, &desk).await.unwrap();
-        let supervisor = NewOperatorInput {
-            username: SUPERVISOR.into(),
-            display_name: "监督员赵强".into(),
-            role: Role::Supervisor,
-            password: PASSWORD.into(),
-        };
-        s.auth.create_operator(&by_admin, &supervisor).await.unwrap();
+        seed_operators(
+            &s,
+            &[
+                (DESK, "前台王丽", Role::FrontDesk, PASSWORD),
+                (SUPERVISOR, "监督员赵强", Role::Supervisor, PASSWORD),
+            ],
+        )
+        .await;
         let booking_id = venue_desk::demo::seed_today(&s).await.unwrap();
         let b = venue_desk::store::bookings::booking(s.store.pool(), booking_id).await.unwrap().unwrap();
         s.store.close().await;

@@ -6,14 +6,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use venue_desk::auth::{Caller, NewOperatorInput};
 use venue_desk::clock::SystemClock;
 use venue_desk::devices::DoorCommand;
 use venue_desk::domain::operator::Role;
 use venue_desk::sim::isapi::{IsapiSim, IsapiSimConfig, IsapiSimHandle};
 use venue_desk::sim::lockboard::{LockBoardSim, SimBoardConfig};
 use venue_desk::sim::modbus::ModbusSim;
-use venue_desk_tests::e2e::{RunningApp, Workstation};
+use venue_desk_tests::e2e::{RunningApp, Workstation, seed_operators};
 use venue_desk_tests::webdriver::ENTER;
 
 const T: Duration = Duration::from_secs(20);
@@ -56,41 +55,22 @@ fn a_phone_at_the_gate_is_seen_answered_and_released() {
     let io = ModbusSim::start("127.0.0.1:0".parse().unwrap(), 1, 16).unwrap();
 
     let ws = Workstation::new();
-    let mut toml = venue_desk::config::DEMO_VENUE_TOML.to_string();
-    for (fixed, sim) in [
-        ("127.0.0.1:18081", doors[0].addr()),
-        ("127.0.0.1:18082", doors[1].addr()),
-        ("127.0.0.1:18083", doors[2].addr()),
-        ("127.0.0.1:18084", doors[3].addr()),
-        ("127.0.0.1:18485", lockers.addr().unwrap()),
-        ("127.0.0.1:18502", io.addr()),
-    ] {
-        toml = toml.replace(fixed, &sim.to_string());
-    }
-    toml.push_str("\n[gate]\nrelease_debounce_ms = 100\nclear_after_quiet_seconds = 1\n");
-    let venue_file = ws.config_dir().join("venue.toml");
-    std::fs::create_dir_all(venue_file.parent().unwrap()).unwrap();
-    std::fs::write(&venue_file, toml).unwrap();
-
+    let venue_file = ws.demo_venue_file(
+        &[
+            ("127.0.0.1:18081", doors[0].addr()),
+            ("127.0.0.1:18082", doors[1].addr()),
+            ("127.0.0.1:18083", doors[2].addr()),
+            ("127.0.0.1:18084", doors[3].addr()),
+            ("127.0.0.1:18485", lockers.addr().unwrap()),
+            ("127.0.0.1:18502", io.addr()),
+        ],
+        "\n[gate]\nrelease_debounce_ms = 100\nclear_after_quiet_seconds = 1\n",
+    );
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let config = venue_desk::config::load(&venue_file, &ws.data_dir()).unwrap();
         let s = venue_desk::Services::open(config, Arc::new(SystemClock)).await.unwrap();
-        let admin = NewOperatorInput {
-            username: "admin".into(),
-            display_name: "管理员".into(),
-            role: Role::Administrator,
-            password: "Admin-pass-2026".into(),
-        };
-        s.auth.create_first_administrator(&admin).await.unwrap();
-        let by_admin = Caller { operator_id: 1, username: "admin".into(), role: Role::Administrator };
-        let desk = NewOperatorInput {
-            username: DESK.into(),
-            display_name: "前台李明".into(),
-            role: Role::FrontDesk,
-            password: PASSWORD.into(),
-        };
-        s.auth.create_operator(&by_admin, &desk).await.unwrap();
+        seed_operators(&s, &[(DESK, "前台李明", Role::FrontDesk, PASSWORD)]).await;
         s.store.close().await;
     });
 
