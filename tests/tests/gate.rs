@@ -318,3 +318,14 @@ async fn a_gate_wired_to_the_controllers_alarm_input_works_the_same() {
     let view = s.gates.status().await.unwrap()[0].clone();
     assert_eq!((view.gate_id.as_str(), view.phase), (ENTRANCE, GatePhase::Alarm));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detection_that_lasts_keeps_the_door_held_without_flapping() {
+    let g = gate_venue().await;
+    until("door normal at start", async || commands(&g.sims.entrance).contains(&DoorCommand::Normal)).await;
+    g.io.set_input(0, true);
+    until("held", async || commands(&g.sims.entrance).contains(&DoorCommand::AlwaysClose)).await;
+    // Real time passes with the input active and nobody answering: one hold, nothing else.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(commands(&g.sims.entrance), vec![DoorCommand::Normal, DoorCommand::AlwaysClose]);
+}

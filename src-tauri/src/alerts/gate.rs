@@ -189,7 +189,6 @@ impl Gates {
 
     /// Puts the doors where the interlocks want them first, then records what happened.
     async fn settle(&self, effects: Vec<(usize, Effect)>) {
-        self.update_wanted();
         self.drive_doors().await;
         if effects.is_empty() {
             return;
@@ -235,6 +234,9 @@ impl Gates {
     /// from any loop; commands to one controller never overlap.
     pub async fn drive_doors(&self) {
         let _turn = self.driving.lock().await;
+        // Read the interlocks only once it is this call's turn: a reading taken before waiting could
+        // be older than the one the previous call just carried out, and would undo it.
+        self.update_wanted();
         let pending: Vec<(String, DoorMode)> = self
             .doors
             .lock()
