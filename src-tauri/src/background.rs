@@ -71,8 +71,8 @@ pub async fn start(s: &Arc<Services>) {
         let svc = s.clone();
         tokio::spawn(async move {
             loop {
+                // Also retries any door whose mode the controller has not confirmed yet.
                 svc.gates.tick().await;
-                svc.gates.drive_doors().await;
                 tokio::time::sleep(crate::alerts::gate::TICK).await;
             }
         });
@@ -148,6 +148,8 @@ pub async fn start(s: &Arc<Services>) {
         );
         s.watches.lock().unwrap().push(handle);
         tokio::spawn(async move {
+            // The first connection is covered by the reconciliation at start; only a return counts.
+            let mut was_lost = false;
             while let Some(ev) = rx.recv().await {
                 match ev {
                     WatchEvent::Connected => {
@@ -160,11 +162,16 @@ pub async fn start(s: &Arc<Services>) {
                             svc.fleet.set_detail(&id, detail);
                         }
                         // A controller that comes back may hold credentials revoked while it was away.
-                        if let Err(e) = svc.checkins.reconcile().await {
+                        if std::mem::take(&mut was_lost)
+                            && let Err(e) = svc.checkins.reconcile().await
+                        {
                             tracing::warn!(error = %e, "reconciliation after reconnect failed");
                         }
                     }
-                    WatchEvent::Disconnected { reason } => svc.fleet.mark_offline(&id, reason),
+                    WatchEvent::Disconnected { reason } => {
+                        was_lost = true;
+                        svc.fleet.mark_offline(&id, reason);
+                    }
                     WatchEvent::Access(a) => {
                         if let Err(e) = door_alarm(&svc, &id, &a).await {
                             tracing::warn!(device = %id, error = %e, "door alarm not recorded");

@@ -41,3 +41,10 @@ impl Clock for ManualClock {
 pub fn venue_time(at: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
     at.with_timezone(&tz).fixed_offset()
 }
+
+/// An instant (UTC epoch ms) as the screens show it: venue local `YYYY-MM-DDTHH:MM:SS`.
+pub fn venue_local_seconds(ms: i64, tz: Tz) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S").to_string())
+        .unwrap_or_default()
+}

@@ -38,7 +38,7 @@ pub struct Services {
     pub store: Arc<Store>,
     pub journal: Arc<Journal>,
     pub auth: auth::Auth,
-    pub bookings: bookings::Bookings,
+    pub bookings: Arc<bookings::Bookings>,
     pub vault: vault::Vault,
     pub fleet: Arc<devices::fleet::Fleet>,
     pub checkins: checkin::CheckIns,
@@ -63,13 +63,13 @@ impl Services {
             config.time_zone,
             config.idle_lock_minutes,
         );
-        let bookings = bookings::Bookings::new(
+        let bookings = Arc::new(bookings::Bookings::new(
             store.clone(),
             journal.clone(),
             clock.clone(),
             config.time_zone,
             config.exports_dir.clone(),
-        );
+        ));
         bookings.sync_rooms(&config.rooms).await?;
         let config = Arc::new(config);
         let vault = vault::Vault::new(&config.code);
@@ -82,6 +82,7 @@ impl Services {
             journal.clone(),
             clock.clone(),
             config.clone(),
+            bookings.clone(),
             fleet.clone(),
             vault.clone(),
         );

@@ -176,11 +176,8 @@ pub async fn evaluation_with_roster(s: &Services, code: &str, start: &str, end: 
 
 /// A valid ID number (GB 11643 check character) for the `seq`-th generated expert.
 pub fn generated_id(seq: u32) -> String {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
     let body = format!("3201061980{:02}{:02}{:03}", 1 + seq / 28 % 12, 1 + seq % 28, seq % 1000);
-    let sum: u32 = body.chars().zip(W).map(|(c, w)| c.to_digit(10).unwrap() * w).sum();
-    format!("{body}{}", C[(sum % 11) as usize])
+    venue_desk::domain::expert::with_check_character(&body).expect("17 digits")
 }
 
 /// A roster of `n` generated experts, as CSV.

@@ -614,7 +614,7 @@ firstRun: boolean;
  * Set when the app refused to start; the window shows it and nothing else.
  */
 startupError: AppError | null; demoVenue: boolean }
-export type Attendance = { session: SessionBrief; rows: AttendanceRow[]; expected: number; checkedIn: number; late: number; absent: number; rosterPurged: boolean }
+export type Attendance = { session: BookingSession; rows: AttendanceRow[]; expected: number; checkedIn: number; late: number; absent: number; rosterPurged: boolean }
 export type AttendanceRow = { entryId: number; 
 /**
  * Empty once the roster has been purged.
@@ -727,12 +727,12 @@ substitute: boolean;
 /**
  * `data:image/...;base64,...` when the roster carries a photo.
  */
-photoDataUrl: string | null; session: SessionBrief; status: AttendanceStatus; checkInId: number | null; locker: LockerRef | null; 
+photoDataUrl: string | null; session: BookingSession; status: AttendanceStatus; checkInId: number | null; locker: LockerRef | null; 
 /**
  * Arrived (or still not arrived) after the session's start.
  */
 late: boolean }
-export type CheckInRecord = { checkInId: number; entryId: number; name: string; idMasked: string; session: SessionBrief; locker: LockerRef; cardNoMasked: string | null; 
+export type CheckInRecord = { checkInId: number; entryId: number; name: string; idMasked: string; session: BookingSession; locker: LockerRef; cardNoMasked: string | null; 
 /**
  * The person key written to the controllers (`vd-…`).
  */
@@ -1070,10 +1070,6 @@ export type RosterRowError = {
  * 1-based data row (CSV: not counting the header line).
  */
 row: number; field: string; message: string }
-/**
- * The session an expert is drawn for, as the front desk needs to see it.
- */
-export type SessionBrief = { bookingId: number; roomId: string; roomName: string; purpose: Purpose; tenderProjectCode: string; projectName: string; bidSectionCodes: string[]; start: string; end: string }
 export type SessionView = { operatorId: number; username: string; displayName: string; role: Role; locked: boolean; idleLockMinutes: number }
 export type Severity = 
 /**

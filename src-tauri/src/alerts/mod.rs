@@ -16,7 +16,7 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use crate::auth::Caller;
-use crate::clock::Clock;
+use crate::clock::{Clock, venue_local_seconds};
 use crate::error::{Error, Result};
 use crate::journal::{Actor, Entry, EventKind, Journal, Outcome};
 use crate::store::Store;
@@ -149,9 +149,7 @@ impl Alarms {
     }
 
     fn local(&self, ms: i64) -> String {
-        DateTime::from_timestamp_millis(ms)
-            .map(|t| t.with_timezone(&self.tz).format("%Y-%m-%dT%H:%M:%S").to_string())
-            .unwrap_or_default()
+        venue_local_seconds(ms, self.tz)
     }
 
     fn view(&self, r: AlarmRow) -> AlarmView {

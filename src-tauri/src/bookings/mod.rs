@@ -915,23 +915,34 @@ impl Bookings {
             .await?
             .into_iter()
             .filter(|b| matches!(b.state.as_str(), "confirmed" | "in_progress" | "completed"))
-            .map(|b| {
-                let v = self.booking_view(b, &names)?;
-                Ok(BookingSession {
-                    booking_id: v.id,
-                    room_id: v.room_id,
-                    room_name: v.room_name,
-                    purpose: v.purpose,
-                    tender_project_code: v.tender_project_code,
-                    project_name: v.project_name,
-                    bid_section_codes: v.bid_section_codes,
-                    start: v.start,
-                    end: v.end,
-                    state: v.state,
-                    expected_experts: v.expected_experts,
-                })
-            })
+            .map(|b| self.session_view(b, &names))
             .collect()
+    }
+
+    /// One booking as a session, with its start and end (UTC ms) for the rules that follow it.
+    pub async fn session(&self, id: i64) -> Result<(BookingSession, i64, i64)> {
+        let b = db::booking(self.store.pool(), id).await?.ok_or_else(|| {
+            Error::not_found(format!("没有编号为 {id} 的场次。"), format!("There is no session {id}."))
+        })?;
+        let (start_ms, end_ms) = (b.start_ms, b.end_ms);
+        Ok((self.session_view(b, &self.room_names().await?)?, start_ms, end_ms))
+    }
+
+    fn session_view(&self, b: BookingRow, names: &HashMap<String, String>) -> Result<BookingSession> {
+        let v = self.booking_view(b, names)?;
+        Ok(BookingSession {
+            booking_id: v.id,
+            room_id: v.room_id,
+            room_name: v.room_name,
+            purpose: v.purpose,
+            tender_project_code: v.tender_project_code,
+            project_name: v.project_name,
+            bid_section_codes: v.bid_section_codes,
+            start: v.start,
+            end: v.end,
+            state: v.state,
+            expected_experts: v.expected_experts,
+        })
     }
 
     // ---- statistics ------------------------------------------------------------------------

@@ -22,16 +22,16 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use crate::auth::Caller;
-use crate::clock::{Clock, venue_time};
+use crate::bookings::Bookings;
+use crate::clock::{Clock, venue_local_seconds, venue_time};
 use crate::config::{CheckInRules, VenueConfig};
 use crate::devices::fleet::Fleet;
 use crate::devices::{AccessEvent, AccessPerson, LockState};
-use crate::domain::booking::Purpose;
+use crate::domain::booking::BookingState;
 use crate::domain::expert::{IdNumber, mask_card_no, parse_card_no};
 use crate::domain::venue::DeviceKind;
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal::{Actor, Entry, EventKind, Journal, Outcome};
-use crate::store::bookings as booking_rows;
 use crate::store::checkin::{self as db, CheckInRow, LockerRow, RosterEntryRow};
 use crate::store::{Store, WriteTx};
 use crate::vault::{Sealer, Vault};
@@ -51,6 +51,7 @@ pub struct CheckIns {
     clock: Arc<dyn Clock>,
     tz: Tz,
     config: Arc<VenueConfig>,
+    bookings: Arc<Bookings>,
     fleet: Arc<Fleet>,
     vault: Vault,
     sealer: Mutex<Option<Arc<Sealer>>>,
@@ -68,7 +69,7 @@ struct Found {
 
 #[derive(Clone)]
 struct Session {
-    brief: SessionBrief,
+    brief: BookingSession,
     start_ms: i64,
     end_ms: i64,
 }
@@ -79,6 +80,7 @@ impl CheckIns {
         journal: Arc<Journal>,
         clock: Arc<dyn Clock>,
         config: Arc<VenueConfig>,
+        bookings: Arc<Bookings>,
         fleet: Arc<Fleet>,
         vault: Vault,
     ) -> CheckIns {
@@ -88,6 +90,7 @@ impl CheckIns {
             clock,
             tz: config.time_zone,
             config,
+            bookings,
             fleet,
             vault,
             sealer: Mutex::new(None),
@@ -153,64 +156,18 @@ impl CheckIns {
     }
 
     async fn session(&self, booking_id: i64) -> Result<Session> {
-        let b = booking_rows::booking(self.store.pool(), booking_id).await?.ok_or_else(|| {
-            Error::not_found(
-                format!("没有编号为 {booking_id} 的场次。"),
-                format!("There is no session {booking_id}."),
-            )
-        })?;
-        let room_name = self
-            .config
-            .rooms
-            .iter()
-            .find(|r| r.id == b.room_id)
-            .map_or_else(|| b.room_id.clone(), |r| r.name.clone());
-        let purpose = Purpose::parse(&b.purpose).ok_or_else(|| {
-            Error::new(
-                ErrorKind::DataLoss,
-                format!("场次用途 “{}” 无法识别。", b.purpose),
-                format!("Unknown session purpose \"{}\".", b.purpose),
-            )
-        })?;
-        if b.state == "cancelled" {
+        let (brief, start_ms, end_ms) = self.bookings.session(booking_id).await?;
+        if brief.state == BookingState::Cancelled {
             return Err(Error::precondition(
                 format!("场次 {booking_id} 已取消。"),
                 format!("Session {booking_id} was cancelled."),
             ));
         }
-        Ok(Session {
-            brief: SessionBrief {
-                booking_id: b.id,
-                room_id: b.room_id.clone(),
-                room_name,
-                purpose,
-                tender_project_code: b.tender_project_code.clone(),
-                project_name: b.project_name.clone(),
-                bid_section_codes: b
-                    .sections
-                    .as_deref()
-                    .map(|s| s.split('\u{1f}').map(String::from).collect())
-                    .unwrap_or_default(),
-                start: self.local_minutes(b.start_ms),
-                end: self.local_minutes(b.end_ms),
-            },
-            start_ms: b.start_ms,
-            end_ms: b.end_ms,
-        })
-    }
-
-    fn local_minutes(&self, ms: i64) -> String {
-        self.local(ms, "%Y-%m-%dT%H:%M")
+        Ok(Session { brief, start_ms, end_ms })
     }
 
     fn local_seconds(&self, ms: i64) -> String {
-        self.local(ms, "%Y-%m-%dT%H:%M:%S")
-    }
-
-    fn local(&self, ms: i64, fmt: &str) -> String {
-        DateTime::from_timestamp_millis(ms)
-            .map(|t| t.with_timezone(&self.tz).format(fmt).to_string())
-            .unwrap_or_default()
+        venue_local_seconds(ms, self.tz)
     }
 
     fn naive_local(&self, ms: i64) -> NaiveDateTime {
@@ -1339,23 +1296,17 @@ impl CheckIns {
         for bank in &self.config.evaluation_area.locker_banks {
             let rows = db::lockers(self.store.pool(), bank).await?;
             let states = self.lock_states.lock().unwrap().get(bank).cloned();
-            let mut lockers = Vec::new();
-            for r in rows {
-                let occupant = match r.entry_id {
-                    Some(e) => db::roster_entry(self.store.pool(), e).await?.map(|e| e.id_masked),
-                    None => None,
-                };
-                lockers.push(LockerView {
+            let live = states.as_ref().and_then(|s| s.as_ref().ok());
+            let lockers = rows
+                .into_iter()
+                .map(|r| LockerView {
                     locker_no: r.locker_no as u32,
                     status: locker_status(&r.status),
-                    lock: states
-                        .as_ref()
-                        .and_then(|s| s.as_ref().ok())
-                        .and_then(|s| s.get(r.locker_no as usize - 1).copied()),
-                    occupant_masked: occupant,
+                    lock: live.and_then(|s| s.get(r.locker_no as usize - 1).copied()),
+                    occupant_masked: r.occupant_masked,
                     fault_reason: r.fault_reason,
-                });
-            }
+                })
+                .collect();
             banks.push(LockerBankView {
                 bank_id: bank.clone(),
                 name: self.fleet.name_of(bank),

@@ -3,23 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::bookings::views::BookingSession;
 use crate::devices::LockState;
-use crate::domain::booking::Purpose;
-
-/// The session an expert is drawn for, as the front desk needs to see it.
-#[derive(Debug, Clone, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionBrief {
-    pub booking_id: i64,
-    pub room_id: String,
-    pub room_name: String,
-    pub purpose: Purpose,
-    pub tender_project_code: String,
-    pub project_name: String,
-    pub bid_section_codes: Vec<String>,
-    pub start: String,
-    pub end: String,
-}
 
 /// Where an expert stands on the session day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -60,7 +45,7 @@ pub struct CheckInCandidate {
     pub substitute: bool,
     /// `data:image/...;base64,...` when the roster carries a photo.
     pub photo_data_url: Option<String>,
-    pub session: SessionBrief,
+    pub session: BookingSession,
     pub status: AttendanceStatus,
     pub check_in_id: Option<i64>,
     pub locker: Option<LockerRef>,
@@ -75,7 +60,7 @@ pub struct CheckInRecord {
     pub entry_id: i64,
     pub name: String,
     pub id_masked: String,
-    pub session: SessionBrief,
+    pub session: BookingSession,
     pub locker: LockerRef,
     pub card_no_masked: Option<String>,
     /// The person key written to the controllers (`vd-…`).
@@ -164,7 +149,7 @@ pub struct AttendanceRow {
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Attendance {
-    pub session: SessionBrief,
+    pub session: BookingSession,
     pub rows: Vec<AttendanceRow>,
     pub expected: u32,
     pub checked_in: u32,

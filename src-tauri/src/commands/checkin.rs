@@ -182,8 +182,7 @@ pub async fn set_locker_fault(
 pub async fn device_health(state: State<'_, AppState>) -> Result<Vec<DeviceHealthView>> {
     let s = state.services()?;
     s.auth.require(allow::ANY_ROLE).await?;
-    let tz = s.config.time_zone;
-    Ok(s.fleet.health(|t| t.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S").to_string()))
+    Ok(s.fleet.health(s.config.time_zone))
 }
 
 #[tauri::command]

@@ -13,7 +13,7 @@ use super::lockboard::{LockBoardDriver, LockBoardSettings, LockPolarity};
 use super::modbus_di::{ModbusInputs, ModbusSettings};
 use super::{DigitalInputs, DoorController, LockBoard};
 use crate::checkin::views::{DeviceHealthView, DeviceState};
-use crate::clock::Clock;
+use crate::clock::{Clock, venue_local_seconds};
 use crate::config::Device;
 use crate::domain::venue::DeviceKind;
 use crate::error::{Error, ErrorKind, Result};
@@ -200,9 +200,15 @@ impl Fleet {
         let (state, error) = match result {
             Ok(_) => (DeviceState::Online, None),
             // Unavailable means no (sensible) answer; anything else came from a device that answered.
-            Err(e) if e.kind == ErrorKind::Unavailable => (DeviceState::Offline, Some(e.to_string())),
-            Err(e) if e.kind == ErrorKind::FailedPrecondition => (DeviceState::Fault, Some(e.to_string())),
-            Err(e) => (DeviceState::Online, Some(e.to_string())),
+            Err(e) if e.kind == ErrorKind::Unavailable => {
+                (DeviceState::Offline, Some(e.message().to_string()))
+            }
+            Err(e) if e.kind == ErrorKind::FailedPrecondition => {
+                (DeviceState::Fault, Some(e.message().to_string()))
+            }
+            // Refused before anything was sent (a malformed card number): nothing learned about the device.
+            Err(e) if e.kind == ErrorKind::InvalidArgument => return,
+            Err(e) => (DeviceState::Online, Some(e.message().to_string())),
         };
         self.set_state(id, state, error, now);
     }
@@ -256,7 +262,7 @@ impl Fleet {
         self.health.lock().unwrap().get(id).and_then(|h| h.last_error.clone())
     }
 
-    pub fn health(&self, format_time: impl Fn(DateTime<Utc>) -> String) -> Vec<DeviceHealthView> {
+    pub fn health(&self, tz: chrono_tz::Tz) -> Vec<DeviceHealthView> {
         let all = self.health.lock().unwrap();
         self.devices
             .iter()
@@ -269,7 +275,9 @@ impl Fleet {
                     driver: d.driver.clone(),
                     address: d.address.clone(),
                     state: h.map_or(DeviceState::Unknown, |h| h.state),
-                    last_contact_at: h.and_then(|h| h.last_contact_at).map(&format_time),
+                    last_contact_at: h
+                        .and_then(|h| h.last_contact_at)
+                        .map(|t| venue_local_seconds(t.timestamp_millis(), tz)),
                     last_error: h.and_then(|h| h.last_error.clone()),
                     detail: h.and_then(|h| h.detail.clone()),
                 }

@@ -62,6 +62,13 @@ impl IdNumber {
     }
 }
 
+/// Appends the GB 11643 check character to 17 digits (for generated test and demo numbers).
+pub fn with_check_character(body: &str) -> Option<String> {
+    let chars: Vec<char> = body.chars().collect();
+    (chars.len() == 17 && chars.iter().all(char::is_ascii_digit))
+        .then(|| format!("{body}{}", check_character(&chars)))
+}
+
 fn check_character(body: &[char]) -> char {
     let sum: u32 = body.iter().zip(WEIGHTS).map(|(c, w)| c.to_digit(10).unwrap_or(0) * w).sum();
     CHECK[(sum % 11) as usize]

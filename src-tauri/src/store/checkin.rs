@@ -268,7 +268,12 @@ pub struct LockerRow {
     pub status: String,
     pub entry_id: Option<i64>,
     pub fault_reason: Option<String>,
+    /// The masked ID number of whoever the locker is assigned to.
+    pub occupant_masked: Option<String>,
 }
+
+const LOCKER_SELECT: &str = "SELECT l.bank_id, l.locker_no, l.status, l.entry_id, l.fault_reason, r.id_masked AS occupant_masked \
+     FROM lockers l LEFT JOIN roster_entries r ON r.id = l.entry_id";
 
 /// Creates the rows of a bank's lockers that do not exist yet (a bank may grow in the venue file).
 pub async fn ensure_lockers(w: &mut WriteTx<'_>, bank_id: &str, channels: u32, now_ms: i64) -> Result<()> {
@@ -289,29 +294,24 @@ pub async fn ensure_lockers(w: &mut WriteTx<'_>, bank_id: &str, channels: u32, n
 }
 
 pub async fn lockers(pool: &SqlitePool, bank_id: &str) -> Result<Vec<LockerRow>> {
-    Ok(sqlx::query_as(
-        "SELECT bank_id, locker_no, status, entry_id, fault_reason FROM lockers WHERE bank_id = $1 ORDER BY locker_no",
-    )
-    .bind(bank_id)
-    .fetch_all(pool)
-    .await?)
+    Ok(sqlx::query_as(&format!("{LOCKER_SELECT} WHERE l.bank_id = $1 ORDER BY l.locker_no"))
+        .bind(bank_id)
+        .fetch_all(pool)
+        .await?)
 }
 
 pub async fn locker(pool: &SqlitePool, bank_id: &str, locker_no: i64) -> Result<Option<LockerRow>> {
-    Ok(sqlx::query_as(
-        "SELECT bank_id, locker_no, status, entry_id, fault_reason FROM lockers WHERE bank_id = $1 AND locker_no = $2",
-    )
-    .bind(bank_id)
-    .bind(locker_no)
-    .fetch_optional(pool)
-    .await?)
+    Ok(sqlx::query_as(&format!("{LOCKER_SELECT} WHERE l.bank_id = $1 AND l.locker_no = $2"))
+        .bind(bank_id)
+        .bind(locker_no)
+        .fetch_optional(pool)
+        .await?)
 }
 
 pub async fn locker_of_entry(pool: &SqlitePool, entry_id: i64) -> Result<Option<LockerRow>> {
-    Ok(sqlx::query_as(
-        "SELECT bank_id, locker_no, status, entry_id, fault_reason FROM lockers WHERE entry_id = $1 \
-         ORDER BY updated_at_ms DESC LIMIT 1",
-    )
+    Ok(sqlx::query_as(&format!(
+        "{LOCKER_SELECT} WHERE l.entry_id = $1 ORDER BY l.updated_at_ms DESC LIMIT 1"
+    ))
     .bind(entry_id)
     .fetch_optional(pool)
     .await?)

@@ -26,6 +26,7 @@ const session: Attendance = {
   session: {
     bookingId: 12, roomId: 'eval-1', roomName: 'Evaluation room 1', purpose: 'evaluation', tenderProjectCode: 'E3201000001000001001',
     projectName: 'Road works', bidSectionCodes: [], start: '2026-03-02T09:00', end: '2026-03-02T17:00',
+    state: 'confirmed', expectedExperts: 3,
   },
   rows: [
     row,

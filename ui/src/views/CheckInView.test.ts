@@ -33,6 +33,8 @@ const candidate: CheckInCandidate = {
     bidSectionCodes: ['E3201000001000001001001'],
     start: '2026-03-02T09:00',
     end: '2026-03-02T17:00',
+    state: 'confirmed',
+    expectedExperts: 5,
   },
   status: 'notArrived',
   checkInId: null,
