@@ -22,6 +22,22 @@ const PURGE_EVERY: Duration = Duration::from_secs(3600);
 const SILENCE_TIMEOUT_MS: u64 = 40_000;
 
 pub async fn start(s: &Arc<Services>) {
+    tokio::spawn(s.uplink.clone().run());
+    let svc = s.clone();
+    tokio::spawn(async move {
+        let every = Duration::from_secs(u64::from(svc.config.service.pull_interval_minutes) * 60);
+        loop {
+            if matches!(svc.uplink.credentials(), Ok(Some(_))) {
+                let outcome = crate::sync::pulls::pull_all(&svc).await;
+                if let Err(e) = &outcome {
+                    tracing::warn!(error = %e, "pull from the service system failed");
+                }
+                svc.uplink.note_pull(&outcome);
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+
     let svc = s.clone();
     tokio::spawn(async move {
         let every = Duration::from_secs(u64::from(svc.config.checkin.reconcile_interval_minutes) * 60);

@@ -16,12 +16,14 @@ pub enum Command {
     JournalVerify { config: Option<PathBuf> },
     CheckConfig { config: Option<PathBuf> },
     DemoSeed { config: Option<PathBuf> },
+    SyncDrain { config: Option<PathBuf> },
 }
 
 pub const USAGE: &str = "\
 Usage: venue-desk [--config VENUE.toml]                 open the window
        venue-desk [--config VENUE.toml] journal verify  check the journal's hash chain
        venue-desk [--config VENUE.toml] config check    validate the venue file and exit
+       venue-desk [--config VENUE.toml] sync drain      send every pending event to the service system now
        venue-desk demo seed                             today's training session and roster (demo venue only)
 
 Without --config: VENUE_DESK_CONFIG, else venue.toml in the configuration directory, else the
@@ -49,6 +51,7 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
         ["journal", "verify"] => Ok(Invocation::Command(Command::JournalVerify { config })),
         ["config", "check"] => Ok(Invocation::Command(Command::CheckConfig { config })),
         ["demo", "seed"] => Ok(Invocation::Command(Command::DemoSeed { config })),
+        ["sync", "drain"] => Ok(Invocation::Command(Command::SyncDrain { config })),
         other => Err(format!("unknown command: {}\n\n{USAGE}", other.join(" "))),
     }
 }
@@ -101,6 +104,10 @@ pub fn run(cmd: Command) -> i32 {
                     }
                 }
             })
+        }
+        Command::SyncDrain { config } => {
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+            rt.block_on(drain(config, zh))
         }
         Command::JournalVerify { config } => {
             let rt =
@@ -167,4 +174,54 @@ pub fn run(cmd: Command) -> i32 {
             })
         }
     }
+}
+
+/// Sends until nothing is pending, waiting as the receiver asks; stops with 1 when sending cannot
+/// work without someone acting (credentials, clock, configuration).
+async fn drain(config: Option<PathBuf>, zh: bool) -> i32 {
+    use crate::sync::Step;
+    let services = match load_config(config) {
+        Ok(cfg) => match crate::Services::open(cfg, std::sync::Arc::new(crate::clock::SystemClock)).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{}", e.message());
+                return 2;
+            }
+        },
+        Err(e) => {
+            eprintln!("{}", e.message());
+            return 2;
+        }
+    };
+    let (mut taken, mut parked) = (0usize, 0usize);
+    let code = loop {
+        match services.uplink.step().await {
+            Ok(Step::Empty) => break 0,
+            Ok(Step::Sent { taken: t, parked: p }) => {
+                taken += t;
+                parked += p;
+            }
+            Ok(Step::Wait(d)) => {
+                let why = services.uplink.status().await.ok().and_then(|s| s.problem).map(|p| format!("{}: {}", p.code, p.detail)).unwrap_or_default();
+                eprintln!("{} {} s ({why})", if zh { "等待" } else { "waiting" }, d.as_secs().max(1));
+                tokio::time::sleep(d).await;
+            }
+            Ok(Step::Stopped(_)) => {
+                let why = services.uplink.status().await.ok().and_then(|s| s.problem).map(|p| format!("{}: {}", p.code, p.detail));
+                eprintln!("{}", why.unwrap_or_else(|| if zh { "尚未设置综合服务系统的应用标识和密钥。".into() } else { "No service-system app key and secret are set.".into() }));
+                break 1;
+            }
+            Err(e) => {
+                eprintln!("{}", e.message());
+                break 2;
+            }
+        }
+    };
+    if zh {
+        println!("已送达 {taken} 条，搁置 {parked} 条。");
+    } else {
+        println!("delivered {taken}, parked {parked}");
+    }
+    services.store.close().await;
+    code
 }

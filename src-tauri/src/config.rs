@@ -27,8 +27,7 @@ pub struct VenueConfig {
     pub recordings_dir: PathBuf,
     pub exports_dir: PathBuf,
     pub database_url: String,
-    pub service_base_url: String,
-    pub service_app_key: Option<String>,
+    pub service: ServiceSystem,
     pub idle_lock_minutes: u32,
     pub rooms: Vec<Room>,
     pub devices: Vec<Device>,
@@ -191,6 +190,21 @@ struct FileVenue {
     time_zone: Spanned<String>,
 }
 
+/// 综合服务系统: where events go and pulls come from. The app key and secret are not here: an
+/// administrator enters them once and they live in the OS keyring.
+#[derive(Debug, Clone)]
+pub struct ServiceSystem {
+    /// Without a trailing slash.
+    pub base_url: String,
+    pub app_key_hint: Option<String>,
+    /// A private CA (PEM) trusted in addition to the system's roots.
+    pub ca_file: Option<PathBuf>,
+    pub allow_plain_http: bool,
+    pub batch_size: u32,
+    pub request_timeout_seconds: u32,
+    pub pull_interval_minutes: u32,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileStorage {
@@ -204,7 +218,14 @@ struct FileStorage {
 #[serde(deny_unknown_fields)]
 struct FileService {
     base_url: Spanned<String>,
+    /// Shown on the credentials screen as the expected key; the key in use lives in the keyring.
     app_key: Option<String>,
+    ca_file: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_plain_http: bool,
+    batch_size: Option<Spanned<u32>>,
+    request_timeout_seconds: Option<Spanned<u32>>,
+    pull_interval_minutes: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -354,14 +375,7 @@ pub fn parse(
         )
     })?;
 
-    let base_url = top.service_system.base_url.get_ref().trim_end_matches('/').to_string();
-    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) || base_url.len() < 10 {
-        return Err(fail(
-            Some(top.service_system.base_url.span()),
-            "service_system.base_url 须为 http:// 或 https:// 开头的地址。".into(),
-            "service_system.base_url must be an address starting with http:// or https://.".into(),
-        ));
-    }
+    let service = service_system(&top.service_system, base_dir, &fail)?;
 
     let idle = &top.security.idle_lock_minutes;
     if !(1..=120).contains(idle.get_ref()) {
@@ -729,14 +743,71 @@ pub fn parse(
         recordings_dir,
         exports_dir,
         database_url,
-        service_base_url: base_url,
-        service_app_key: top.service_system.app_key.clone(),
+        service,
         idle_lock_minutes: *idle.get_ref(),
         rooms,
         devices,
         evaluation_area,
         checkin,
         gate,
+    })
+}
+
+fn service_system(
+    f: &FileService,
+    base_dir: &Path,
+    fail: &dyn Fn(Option<Range<usize>>, String, String) -> Error,
+) -> Result<ServiceSystem> {
+    let base_url = f.base_url.get_ref().trim().trim_end_matches('/').to_string();
+    let plain = base_url.starts_with("http://");
+    if !(base_url.starts_with("https://") || plain) || base_url.len() < 10 {
+        return Err(fail(
+            Some(f.base_url.span()),
+            "service_system.base_url 须为 https:// 开头的地址。".into(),
+            "service_system.base_url must be an address starting with https://.".into(),
+        ));
+    }
+    if plain && !f.allow_plain_http {
+        return Err(fail(
+            Some(f.base_url.span()),
+            "service_system.base_url 使用明文 http://：事件和专家名单会以明文传输。请改用 https://；仅在实验环境中可加上 allow_plain_http = true。".into(),
+            "service_system.base_url uses plain http://, which would send events and expert rosters unencrypted. Use https://; only in a lab, add allow_plain_http = true.".into(),
+        ));
+    }
+    let ca_file = match &f.ca_file {
+        Some(p) if !p.get_ref().trim().is_empty() => {
+            let path = PathBuf::from(p.get_ref().trim());
+            let path = if path.is_absolute() { path } else { base_dir.join(path) };
+            if !path.is_file() {
+                return Err(fail(
+                    Some(p.span()),
+                    format!("service_system.ca_file 指向的证书文件 {} 不存在。", path.display()),
+                    format!("service_system.ca_file: the certificate file {} does not exist.", path.display()),
+                ));
+            }
+            Some(path)
+        }
+        _ => None,
+    };
+    let bounded = |v: &Option<Spanned<u32>>, default: u32, min: u32, max: u32, name: &str| -> Result<u32> {
+        match v {
+            None => Ok(default),
+            Some(x) if (min..=max).contains(x.get_ref()) => Ok(*x.get_ref()),
+            Some(x) => Err(fail(
+                Some(x.span()),
+                format!("service_system.{name} 须在 {min} 到 {max} 之间。"),
+                format!("service_system.{name} must be between {min} and {max}."),
+            )),
+        }
+    };
+    Ok(ServiceSystem {
+        base_url,
+        app_key_hint: f.app_key.clone().filter(|k| !k.trim().is_empty()),
+        ca_file,
+        allow_plain_http: f.allow_plain_http,
+        batch_size: bounded(&f.batch_size, 500, 1, crate::sync::wire::MAX_EVENTS_PER_BATCH as u32, "batch_size")?,
+        request_timeout_seconds: bounded(&f.request_timeout_seconds, 30, 2, 600, "request_timeout_seconds")?,
+        pull_interval_minutes: bounded(&f.pull_interval_minutes, 5, 1, 1440, "pull_interval_minutes")?,
     })
 }
 

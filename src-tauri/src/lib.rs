@@ -21,6 +21,7 @@ pub mod journal;
 pub mod paths;
 pub mod sim;
 pub mod store;
+pub mod sync;
 pub mod vault;
 
 use std::sync::Arc;
@@ -44,12 +45,15 @@ pub struct Services {
     pub checkins: checkin::CheckIns,
     pub alarms: Arc<alerts::Alarms>,
     pub gates: alerts::gate::Gates,
+    pub uplink: Arc<sync::Uplink>,
     watches: std::sync::Mutex<Vec<devices::hik_isapi::WatchHandle>>,
 }
 
 /// The password `venue-sim` gives its simulated controllers; the embedded demo venue uses it.
 pub const DEMO_DEVICE_PASSWORD: &str = "venue-sim-demo";
 pub const DEMO_VENUE_CODE: &str = "DEMO-01";
+/// The service-system secret of the demo venue: `venue-sim`'s reference receiver expects it.
+pub const DEMO_SERVICE_SECRET: &str = "venue-sim-demo-secret";
 
 impl Services {
     /// Opens the store and starts the services. Must run inside a tokio runtime.
@@ -106,6 +110,19 @@ impl Services {
             journal.clone(),
             clock.clone(),
         );
+        let uplink = Arc::new(sync::Uplink::new(
+            store.clone(),
+            journal.clone(),
+            clock.clone(),
+            vault.clone(),
+            config.service.clone(),
+            config.code.clone(),
+            config.time_zone,
+        ));
+        if config.code == DEMO_VENUE_CODE {
+            let key = config.service.app_key_hint.as_deref().unwrap_or("demo-venue");
+            uplink.seed_demo_credentials(key, DEMO_SERVICE_SECRET);
+        }
         Ok(Services {
             config,
             clock,
@@ -118,6 +135,7 @@ impl Services {
             checkins,
             alarms,
             gates,
+            uplink,
             watches: std::sync::Mutex::new(Vec::new()),
         })
     }

@@ -126,6 +126,13 @@ fn gated() -> Vec<(&'static str, Value, &'static [Role])> {
         ),
         ("device_health", json!({}), allow::ANY_ROLE),
         ("set_device_password", json!({"deviceId": "nope", "password": "x"}), allow::ADMINISTRATOR),
+        ("sync_status", json!({}), allow::ADMINISTRATOR),
+        // Refused for its empty key after the role check: the shared keyring entry stays as it is.
+        ("sync_set_credentials", json!({"appKey": "", "appSecret": "x"}), allow::ADMINISTRATOR),
+        ("sync_parked", json!({}), allow::ADMINISTRATOR),
+        ("sync_retry_parked", json!({"seq": 999999}), allow::ADMINISTRATOR),
+        ("sync_pull_now", json!({}), allow::ADMINISTRATOR),
+        ("sync_platform_inbox", json!({}), allow::ADMINISTRATOR),
         ("list_alarms", json!({"filter": {"openOnly": true, "limit": 10}}), allow::ANY_ROLE),
         ("acknowledge_alarm", json!({"id": 999, "note": "test"}), allow::FRONT_DESK),
         ("mute_alarms", json!({"minutes": 0, "reason": "test"}), allow::FRONT_DESK),

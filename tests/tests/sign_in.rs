@@ -46,6 +46,20 @@ async fn unknown_users_and_disabled_accounts_are_refused() {
     let v = Venue::open().await;
     let auth = &v.services.auth;
     assert_eq!(kind_of(auth.login("nobody", PASSWORD).await), ErrorKind::Unauthenticated);
+    // A password typed into the user-name field must not end up in the journal (or go upward).
+    assert_eq!(kind_of(auth.login("Secret-Pass-2026", PASSWORD).await), ErrorKind::Unauthenticated);
+    let (typed,): (String,) = sqlx::query_as(
+        "SELECT subject FROM journal WHERE kind = 'operator.login' AND outcome = 'failed' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(v.services.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(typed, "unknown:S…(16)");
+    let (leaks,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM journal WHERE actor LIKE '%Pass-2026%' OR subject LIKE '%Pass-2026%' OR detail LIKE '%Pass-2026%'")
+        .fetch_one(v.services.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(leaks, 0);
     let admin = Caller { operator_id: 1, username: username(Role::Administrator), role: Role::Administrator };
     let desk_id =
         auth.list_operators().await.unwrap().into_iter().find(|o| o.role == Role::FrontDesk).unwrap().id;

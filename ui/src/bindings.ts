@@ -523,6 +523,54 @@ async restoreFromEmergency(reason: string) : Promise<Result<GateView[], AppError
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+async syncStatus() : Promise<Result<SyncStatus, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async syncSetCredentials(appKey: string, appSecret: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_set_credentials", { appKey, appSecret }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async syncParked() : Promise<Result<ParkedEvent[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_parked") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async syncRetryParked(seq: number) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_retry_parked", { seq }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async syncPullNow() : Promise<Result<PullReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_pull_now") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async syncPlatformInbox() : Promise<Result<PlatformInbox, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_platform_inbox") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -880,6 +928,52 @@ detail: string; hash: string }
  * Occupancy of all rooms of one kind together.
  */
 export type KindOccupancyRow = { period: string; roomKind: RoomKind; rooms: number; occupiedMinutes: number; openMinutes: number }
+export type LinkProblem = { 
+/**
+ * The receiver's error code or a local one (`unreachable`, `bad_reply`, `configuration`, ...).
+ */
+code: string; detail: string }
+export type LinkState = 
+/**
+ * No app key and secret in the keyring yet.
+ */
+"not_configured" | 
+/**
+ * Started; nothing tried yet.
+ */
+"connecting" | 
+/**
+ * Nothing waiting; the last attempt worked.
+ */
+"up_to_date" | 
+/**
+ * Sending the backlog.
+ */
+"sending" | 
+/**
+ * The receiver asked us to wait (429/503).
+ */
+"throttled" | 
+/**
+ * No answer; trying again with backoff.
+ */
+"unreachable" | 
+/**
+ * An answer that was not usable (5xx, garbled); trying again with backoff.
+ */
+"retrying" | 
+/**
+ * 401/403: the app key or secret was refused. Needs an administrator.
+ */
+"credentials_rejected" | 
+/**
+ * The receiver says this workstation's clock is wrong.
+ */
+"clock_skew" | 
+/**
+ * The configuration cannot work (e.g. an unreadable CA file).
+ */
+"misconfigured"
 /**
  * The language messages are rendered in. One window, one operator: a process-wide setting is
  * enough, and it lets `Serialize` pick the text without threading a locale through every call.
@@ -925,6 +1019,18 @@ export type OperatorView = { id: number; username: string; displayName: string; 
  */
 lockedUntil: string | null; secondFactorEnrolled: boolean; createdAt: string }
 export type Outcome = "ok" | "denied" | "failed"
+export type ParkedEvent = { seq: number; eventId: string; eventType: string; occurredAt: string; subject: string; code: string; reason: string; parkedAt: string | null; attempts: number }
+export type PlatformBookingView = { platformBookingId: string; bookingId: number | null; 
+/**
+ * `imported` (waiting for approval in the bookings screen), `refused`, `cancelled`.
+ */
+state: string; reason: string | null; receivedAt: string }
+export type PlatformInbox = { bookings: PlatformBookingView[]; sessions: PlatformSessionView[] }
+export type PlatformSessionView = { sessionId: string; bookingId: number | null; sessionDate: string; hasRoster: boolean; 
+/**
+ * `none`, `pending`, `imported`, `failed`.
+ */
+rosterState: string; reason: string | null }
 /**
  * A new project (`id` null) or an edit of one (with the `version` it was made on).
  */
@@ -934,6 +1040,11 @@ export type ProjectView = { id: number; tenderProjectCode: string;
  * The code does not look like the usual pattern: accepted, shown for a person to check.
  */
 codeUnusual: boolean; name: string; category: TradingCategory; bidSectionCodes: string[]; tendererName: string; tendererCreditCode: string; agencyName: string | null; agencyCreditCode: string | null; responsibleStaff: string; version: number }
+export type PullReport = { bookingRequests: number; bookingCancellations: number; refused: number; sessions: number; rostersImported: number; 
+/**
+ * One line per item that could not be applied (also journaled and reported upward).
+ */
+problems: string[] }
 /**
  * 用途 — what the room is booked for.
  */
@@ -1094,6 +1205,15 @@ export type Statistics = { occupancy: OccupancyRow[]; occupancyByKind: KindOccup
  * Minutes a room is open for bookings per day, the denominator of occupancy.
  */
 openMinutesPerDay: number }
+export type SyncStatus = { state: LinkState; problem: LinkProblem | null; baseUrl: string; plainHttp: boolean; 
+/**
+ * The app key in use (never the secret).
+ */
+appKey: string | null; appKeyHint: string | null; keyring: string; backlog: number; oldestPendingAgeS: number | null; lastSuccessAt: string | null; lastAttemptAt: string | null; retryInS: number | null; sendRatePerS: number; 
+/**
+ * While draining: the backlog when the drain began, and how much of it has gone.
+ */
+drainTotal: number; drainDone: number; parked: number; lastPullAt: string | null; pullProblem: string | null }
 /**
  * 交易分类 — the trading category of a project.
  */
@@ -1194,4 +1314,4 @@ function __makeEvents__<T extends Record<string, any>>(
 }
 
 /** Every kind of journal record. */
-export const JOURNAL_KINDS = ["app.started", "operator.first_admin", "operator.login", "operator.logout", "operator.locked_out", "operator.session_locked", "operator.session_unlocked", "operator.totp_enrolled", "operator.password_changed", "operator.created", "operator.disabled", "operator.enabled", "operator.password_reset", "operator.role_changed", "operator.totp_reset", "operator.access_denied", "journal.verified", "room.synced", "room.updated", "project.saved", "booking.created", "booking.changed", "booking.state_changed", "booking.cancelled", "statistics.exported", "device.health", "device.password_set", "roster.imported", "roster.substitute_added", "roster.purged", "checkin.not_found", "checkin.checked_in", "checkin.cancelled", "checkin.checked_out", "checkin.left_area", "checkin.reentry_approved", "locker.opened", "locker.released", "locker.fault", "credentials.reconciled", "door.event", "rollcall.exported", "alarm.raised", "alarm.acknowledged", "alarm.cleared", "alarm.muted", "alarm.unmuted", "gate.open_once", "door.mode", "emergency.release", "emergency.restored"] as const
+export const JOURNAL_KINDS = ["app.started", "operator.first_admin", "operator.login", "operator.logout", "operator.locked_out", "operator.session_locked", "operator.session_unlocked", "operator.totp_enrolled", "operator.password_changed", "operator.created", "operator.disabled", "operator.enabled", "operator.password_reset", "operator.role_changed", "operator.totp_reset", "operator.access_denied", "journal.verified", "room.synced", "room.updated", "project.saved", "booking.created", "booking.changed", "booking.state_changed", "booking.cancelled", "statistics.exported", "device.health", "device.password_set", "roster.imported", "roster.substitute_added", "roster.purged", "checkin.not_found", "checkin.checked_in", "checkin.cancelled", "checkin.checked_out", "checkin.left_area", "checkin.reentry_approved", "locker.opened", "locker.released", "locker.fault", "credentials.reconciled", "door.event", "rollcall.exported", "alarm.raised", "alarm.acknowledged", "alarm.cleared", "alarm.muted", "alarm.unmuted", "gate.open_once", "door.mode", "emergency.release", "emergency.restored", "sync.credentials_changed", "sync.event_parked", "sync.event_requeued", "sync.platform_data_refused"] as const

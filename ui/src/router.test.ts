@@ -97,6 +97,17 @@ describe('navigation guard', () => {
     }
   })
 
+  it('keeps the data sync screen to administrators', async () => {
+    backend(ready)
+    expect(await landing('/sync')).toBe('login')
+    for (const role of ['front_desk', 'supervisor', 'venue_manager'] as const) {
+      backend(ready, signedInAs(role))
+      expect(await landing('/sync'), role).toBe('home')
+    }
+    backend(ready, signedInAs('administrator'))
+    expect(await landing('/sync')).toBe('sync')
+  })
+
   it('lets an administrator in, and away from the login screen', async () => {
     backend(ready, signedInAs('administrator'))
     expect(await landing('/journal')).toBe('journal')

@@ -20,6 +20,7 @@ import RollCallView from './views/RollCallView.vue'
 import AttendanceView from './views/AttendanceView.vue'
 import DevicesView from './views/DevicesView.vue'
 import AlarmsView from './views/AlarmsView.vue'
+import SyncView from './views/SyncView.vue'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -61,6 +62,7 @@ export const router = createRouter({
         { path: 'attendance', name: 'attendance', component: AttendanceView, meta: { roles: SUPERVISION } },
         { path: 'devices', name: 'devices', component: DevicesView },
         { path: 'alarms', name: 'alarms', component: AlarmsView },
+        { path: 'sync', name: 'sync', component: SyncView, meta: { roles: ['administrator'] } },
         {
           path: 'statistics',
           name: 'statistics',

@@ -208,7 +208,11 @@ impl Auth {
         let row = ops::by_username(self.store.pool(), username).await?;
         let Some(row) = row else {
             verify_blocking(password.to_string(), secrets::decoy_hash().to_string()).await;
-            self.journal_login(username, None, Outcome::Failed, "unknown_user").await?;
+            // What was typed may be a password typed into the wrong field: it is not journaled
+            // (nor sent upward), only its first character and length.
+            let first: String = username.chars().take(1).collect();
+            let typed = format!("unknown:{first}…({})", username.chars().count());
+            self.journal_login(&typed, None, Outcome::Failed, "unknown_user").await?;
             return Err(bad_credentials());
         };
         let role = parse_role(&row.role)?;

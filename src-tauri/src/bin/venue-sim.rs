@@ -1,6 +1,7 @@
 //! `venue-sim`: the venue's devices, simulated on the addresses the venue file gives them, speaking
-//! the same protocols as the real ones, for demos, training and tests. Faults are injected over a
-//! small HTTP control interface (see `--help`).
+//! the same protocols as the real ones, for demos, training and tests; and the comprehensive
+//! service system (综合服务系统), when the venue file points it at this machine, with two booking
+//! requests waiting. Faults are injected over a small HTTP control interface (see `--help`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use venue_desk::domain::venue::DeviceKind;
 use venue_desk::sim::isapi::{IsapiFault, IsapiSim, IsapiSimConfig, IsapiSimHandle};
 use venue_desk::sim::lockboard::{LockBoardFault, LockBoardSim, LockBoardSimHandle, SimBoardConfig};
 use venue_desk::sim::modbus::{ModbusFault, ModbusSim, ModbusSimHandle};
+use venue_desk::sim::receiver::{DEMO_APP_SECRET, Mode, Receiver, ReceiverConfig};
 
 const USAGE: &str = "\
 Usage: venue-sim [--config VENUE.toml] [--control HOST:PORT] [--password PASSWORD] [--auto-close-ms MS]
@@ -27,7 +29,16 @@ Control (default 127.0.0.1:18599), e.g. with curl -X POST:
   POST /event/DEVICE?minor=1&employee=vd-1&reader=2              an access event (reader 2 = exit)
   POST /close/DEVICE/L                       close locker L (board address 1)
   POST /input/DEVICE/on|off|pulse            a gate or fire input (pulse: on for 1.5 s, a person walking through)
-  POST /fault/DEVICE/none|offline|silent|malformed|exception-N   input module faults";
+  POST /fault/DEVICE/none|offline|silent|malformed|exception-N   input module faults
+
+The service system is served on service_system.base_url when that is http://127.0.0.1:PORT, with the
+file's app key and the demo secret (the demo seed puts the same secret in the app's keyring):
+  GET  /receiver/stats                       requests, accepted / duplicate / rejected events, gaps, chain breaks
+  GET  /receiver/events                      the last 100 accepted events
+  POST /receiver/mode  {\"mode\":\"normal\"}     how the events endpoint behaves; other bodies:
+       {\"mode\":\"fail\",\"status\":500}  {\"mode\":\"rate_limited\",\"retry_after_s\":30,\"times\":3}
+       {\"mode\":\"unavailable\",\"retry_after_s\":30,\"times\":3}  {\"mode\":\"stall\",\"ms\":60000}
+       {\"mode\":\"malformed\"}  {\"mode\":\"close_mid_response\"}";
 
 struct Sims {
     controllers: HashMap<String, IsapiSimHandle>,
@@ -36,6 +47,7 @@ struct Sims {
     /// device id -> (module, input address)
     inputs: HashMap<String, (std::sync::Arc<ModbusSimHandle>, u16)>,
     listing: Vec<serde_json::Value>,
+    receiver: Option<Receiver>,
 }
 
 fn main() {
@@ -62,10 +74,11 @@ fn main() {
         }
     }
     let venue = venue_desk::cli::load_config(config).unwrap_or_else(|e| fail(e.message()));
-    let sims = start(&venue, &password, auto_close_ms);
+    let mut sims = start(&venue, &password, auto_close_ms);
     for line in &sims.listing {
         println!("{line}");
     }
+    sims.receiver = start_receiver(&venue);
     let server =
         tiny_http::Server::http(control).unwrap_or_else(|e| fail(&format!("control {control}: {e}")));
     println!(
@@ -76,7 +89,7 @@ fn main() {
     for mut request in server.incoming_requests() {
         let mut body = String::new();
         let _ = request.as_reader().read_to_string(&mut body);
-        let (status, reply) = handle(&sims, request.method().as_str(), request.url());
+        let (status, reply) = handle(&sims, request.method().as_str(), request.url(), &body);
         let response = tiny_http::Response::from_string(reply.to_string())
             .with_status_code(status)
             .with_header("Content-Type: application/json".parse::<tiny_http::Header>().unwrap());
@@ -94,12 +107,54 @@ fn host_port(address: &str) -> Option<SocketAddr> {
     a.parse().ok()
 }
 
+/// Serves the service system on its loopback address; anything else is a real platform to leave alone.
+fn start_receiver(venue: &VenueConfig) -> Option<Receiver> {
+    let url = &venue.service.base_url;
+    let addr = url
+        .strip_prefix("http://")
+        .and_then(|a| a.parse::<SocketAddr>().ok())
+        .filter(|a| a.ip().is_loopback());
+    let Some(addr) = addr else {
+        println!("venue-sim: service system {url} is not http://127.0.0.1:PORT, not simulated");
+        return None;
+    };
+    let Some(app_key) = venue.service.app_key_hint.clone() else {
+        eprintln!("venue-sim: service_system.app_key is not set, the service system is not simulated");
+        return None;
+    };
+    let config = ReceiverConfig {
+        venue_code: venue.code.clone(),
+        app_key,
+        app_secret: DEMO_APP_SECRET.as_bytes().to_vec(),
+        time_zone: venue.time_zone,
+    };
+    let receiver = match Receiver::start(&addr.to_string(), config) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("venue-sim: service system: cannot listen on {addr}: {e}");
+            return None;
+        }
+    };
+    // The demo requests name the demo venue's rooms; another venue starts with none.
+    let has_room = |id: &str| venue.rooms.iter().any(|r| r.id == id);
+    if has_room("kb-2") && has_room("pb-2") {
+        let today = chrono::Utc::now().with_timezone(&venue.time_zone).date_naive();
+        receiver.add_bookings(venue_desk::sim::receiver::demo_bookings(today, venue.time_zone));
+    }
+    println!(
+        "{}",
+        serde_json::json!({"device": "service-system", "protocol": "venue-api", "address": addr.to_string()})
+    );
+    Some(receiver)
+}
+
 fn start(venue: &VenueConfig, password: &str, auto_close_ms: u64) -> Sims {
     let mut sims = Sims {
         controllers: HashMap::new(),
         boards: HashMap::new(),
         inputs: HashMap::new(),
         listing: Vec::new(),
+        receiver: None,
     };
     let mut buses: HashMap<String, Vec<(String, SimBoardConfig)>> = HashMap::new();
     let mut modules: HashMap<String, Vec<(String, u8, u16)>> = HashMap::new();
@@ -196,13 +251,38 @@ fn start(venue: &VenueConfig, password: &str, auto_close_ms: u64) -> Sims {
     sims
 }
 
-fn handle(sims: &Sims, method: &str, url: &str) -> (u16, serde_json::Value) {
+fn handle(sims: &Sims, method: &str, url: &str, body: &str) -> (u16, serde_json::Value) {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let params: HashMap<&str, &str> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let bad = |m: String| (400, serde_json::json!({"error": m}));
     match (method, parts.as_slice()) {
         ("GET", ["devices"]) => (200, serde_json::Value::Array(sims.listing.clone())),
+        (_, ["receiver", ..]) if sims.receiver.is_none() => {
+            bad("the service system is not simulated here; venue-sim said why when it started".into())
+        }
+        ("GET", ["receiver", "stats"]) => {
+            let stats = sims.receiver.as_ref().map(Receiver::stats).unwrap_or_default();
+            (200, serde_json::to_value(stats).unwrap_or_default())
+        }
+        ("GET", ["receiver", "events"]) => {
+            let events = sims.receiver.as_ref().map(Receiver::accepted).unwrap_or_default();
+            let last: Vec<_> = events.iter().rev().take(100).rev().collect();
+            (200, serde_json::to_value(last).unwrap_or_default())
+        }
+        ("POST", ["receiver", "mode"]) => {
+            let mode = match serde_json::from_str::<Mode>(body) {
+                Ok(Mode::Fail { status }) if !(400..=599).contains(&status) => {
+                    return bad(format!("fail status {status} is not an error status (400–599)"));
+                }
+                Ok(m) => m,
+                Err(e) => return bad(format!("mode body: {e}; see venue-sim --help")),
+            };
+            if let Some(r) = &sims.receiver {
+                r.set_mode(mode.clone());
+            }
+            (200, serde_json::to_value(mode).unwrap_or_default())
+        }
         ("GET", ["persons", device]) => match sims.controllers.get(*device) {
             Some(h) => (
                 200,

@@ -282,6 +282,11 @@ impl Bookings {
     }
 
     pub async fn save_project(&self, caller: &Caller, input: &ProjectInput) -> Result<ProjectView> {
+        self.save_project_as(caller.actor(), input).await
+    }
+
+    /// Registers or edits a project on behalf of `by` (an operator, or the platform's pull).
+    pub async fn save_project_as(&self, by: Actor, input: &ProjectInput) -> Result<ProjectView> {
         let (code, code_unusual) = project::validate_project_code(&input.tender_project_code)?;
         let required = |v: &str, zh: &str, en: &str| -> Result<String> {
             let v = v.trim();
@@ -367,7 +372,7 @@ impl Bookings {
         self.journal
             .append_in(
                 &mut w,
-                &[Entry::new(caller.actor(), EventKind::ProjectSaved, &code, Outcome::Ok)
+                &[Entry::new(by, EventKind::ProjectSaved, &code, Outcome::Ok)
                     .with_detail(detail)],
             )
             .await?;
@@ -558,6 +563,17 @@ impl Bookings {
 
     /// Books a room for a project, or the same hours on `days` consecutive days (all or none).
     pub async fn create(&self, caller: &Caller, input: &BookingInput) -> Result<Vec<BookingView>> {
+        self.create_as(caller.actor(), input, None).await
+    }
+
+    /// Books on behalf of `by`. A request pulled from the platform passes its id, which is linked
+    /// to the booking in the same transaction, so a crash can neither lose nor double it.
+    pub async fn create_as(
+        &self,
+        by: Actor,
+        input: &BookingInput,
+        platform_booking_id: Option<&str>,
+    ) -> Result<Vec<BookingView>> {
         if !(1..=rules::MAX_SERIES_DAYS).contains(&input.days) {
             return Err(Error::invalid(
                 format!("天数须在 1 到 {} 之间。", rules::MAX_SERIES_DAYS),
@@ -609,11 +625,11 @@ impl Bookings {
                 state: state.as_str(),
                 series_id: series_id.as_deref(),
                 notes,
-                created_by: &caller.username,
+                created_by: &by.name,
                 sections: &sections,
             };
             let id = db::insert_booking(&mut w, &new, now).await?;
-            let after = self.booking_wire(
+            let mut after = self.booking_wire(
                 &room.id,
                 &project.tender_project_code,
                 &sections,
@@ -621,12 +637,15 @@ impl Bookings {
                 &slot,
                 state,
             );
+            if let Some(pid) = platform_booking_id {
+                after["platformBookingId"] = serde_json::json!(pid);
+            }
             db::insert_change(
                 &mut w,
                 &NewChange {
                     booking_id: id,
                     at_ms: now.timestamp_millis(),
-                    actor: &caller.username,
+                    actor: &by.name,
                     change: "created",
                     reason: "",
                     before: None,
@@ -635,10 +654,20 @@ impl Bookings {
             )
             .await?;
             entries.push(
-                Entry::new(caller.actor(), EventKind::BookingCreated, id.to_string(), Outcome::Ok)
+                Entry::new(by.clone(), EventKind::BookingCreated, id.to_string(), Outcome::Ok)
                     .with_detail(after),
             );
             ids.push(id);
+        }
+        if let Some(pid) = platform_booking_id {
+            let link = crate::store::sync::PlatformBookingRow {
+                platform_booking_id: pid.to_string(),
+                booking_id: ids.first().copied(),
+                state: "imported".into(),
+                reason: None,
+                received_at: crate::clock::venue_time(now, self.time_zone).to_rfc3339(),
+            };
+            crate::store::sync::put_platform_booking(&mut w, &link).await?;
         }
         self.journal.append_in(&mut w, &entries).await?;
         let mut rows = Vec::new();
@@ -787,6 +816,17 @@ impl Bookings {
         next: BookingState,
         reason: &str,
     ) -> Result<BookingView> {
+        self.set_state_as(caller.actor(), id, version, next, reason).await
+    }
+
+    pub async fn set_state_as(
+        &self,
+        by: Actor,
+        id: i64,
+        version: i64,
+        next: BookingState,
+        reason: &str,
+    ) -> Result<BookingView> {
         let reason = if next == BookingState::Cancelled {
             Self::reason_required(reason)?
         } else {
@@ -818,7 +858,7 @@ impl Bookings {
             &NewChange {
                 booking_id: id,
                 at_ms: now.timestamp_millis(),
-                actor: &caller.username,
+                actor: &by.name,
                 change,
                 reason: &reason,
                 before: Some(before.to_string()),
@@ -836,7 +876,7 @@ impl Bookings {
         self.journal
             .append_in(
                 &mut w,
-                &[Entry::new(caller.actor(), kind, id.to_string(), Outcome::Ok).with_detail(detail)],
+                &[Entry::new(by, kind, id.to_string(), Outcome::Ok).with_detail(detail)],
             )
             .await?;
         let row = db::booking_in(&mut w, id).await?.expect("updated above");
@@ -877,6 +917,13 @@ impl Bookings {
         };
         let names = self.room_names().await?;
         db::bookings(self.store.pool(), &q).await?.into_iter().map(|b| self.booking_view(b, &names)).collect()
+    }
+
+    pub async fn booking(&self, id: i64) -> Result<BookingView> {
+        let row = db::booking(self.store.pool(), id)
+            .await?
+            .ok_or_else(|| Error::not_found("找不到该预约。", "No such booking."))?;
+        self.booking_view(row, &self.room_names().await?)
     }
 
     pub async fn history(&self, booking_id: i64) -> Result<Vec<BookingChangeView>> {

@@ -184,6 +184,18 @@ impl CheckIns {
         format: RosterFormat,
         content: &str,
     ) -> Result<RosterImportReport> {
+        self.import_roster_as(caller.actor(), "file", booking_id, format, content).await
+    }
+
+    /// Imports a roster on behalf of `by`; `source` says where it came from (`file`, `platform`).
+    pub async fn import_roster_as(
+        &self,
+        by: Actor,
+        source: &str,
+        booking_id: i64,
+        format: RosterFormat,
+        content: &str,
+    ) -> Result<RosterImportReport> {
         let session = self.session(booking_id).await?;
         let experts = match roster::parse(format, content) {
             Ok(e) => e,
@@ -221,10 +233,10 @@ impl CheckIns {
             return Ok(RosterImportReport { booking_id, rows: experts.len() as u32, imported: 0, errors });
         }
         for e in &experts {
-            self.insert_entry(&mut w, &sealer, booking_id, e, None, "file", &caller.username, now).await?;
+            self.insert_entry(&mut w, &sealer, booking_id, e, None, source, &by.name, now).await?;
         }
         let entry = Entry::new(
-            caller.actor(),
+            by,
             EventKind::RosterImported,
             format!("booking:{booking_id}"),
             Outcome::Ok,
@@ -235,6 +247,7 @@ impl CheckIns {
             "bookingId": booking_id,
             "experts": experts.len(),
             "format": match format { RosterFormat::Json => "json", RosterFormat::Csv => "csv" },
+            "source": source,
         }));
         self.journal.append_in(&mut w, &[entry]).await?;
         w.commit().await?;
@@ -283,6 +296,11 @@ impl CheckIns {
             },
         )
         .await
+    }
+
+    /// How many experts a session's roster holds (0 when none was imported).
+    pub async fn roster_size(&self, booking_id: i64) -> Result<usize> {
+        Ok(db::roster_entries_of_booking(self.store.pool(), booking_id).await?.len())
     }
 
     /// 补抽 — a supervisor adds a substitute expert, with the reason.

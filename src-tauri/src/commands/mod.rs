@@ -7,6 +7,7 @@ mod checkin;
 mod journal;
 mod operators;
 mod session;
+mod sync;
 mod system;
 
 use std::sync::Arc;
@@ -120,6 +121,12 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             alerts::gate_status,
             alerts::gate_open_once,
             alerts::restore_from_emergency,
+            sync::sync_status,
+            sync::sync_set_credentials,
+            sync::sync_parked,
+            sync::sync_retry_parked,
+            sync::sync_pull_now,
+            sync::sync_platform_inbox,
         ])
         .events(tauri_specta::collect_events![
             crate::journal::JournalAppended,

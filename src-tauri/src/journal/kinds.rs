@@ -89,4 +89,13 @@ event_kinds! {
     /// 火警联动 — every door of the evaluation area released.
     EmergencyRelease => "emergency.release", Some("EMERGENCY_RELEASE");
     EmergencyRestored => "emergency.restored", Some("EMERGENCY_RESTORED");
+    /// The service system's app key and secret were replaced (the secret is never journaled).
+    ServiceCredentialsChanged => "sync.credentials_changed", Some("SERVICE_CREDENTIALS_CHANGED");
+    /// The receiver refused an event as invalid; it waits for an administrator (kept local: the
+    /// receiver already knows).
+    OutboxEventParked => "sync.event_parked", None;
+    OutboxEventRequeued => "sync.event_requeued", None;
+    /// A booking request, session or roster from the platform that the venue could not take, with
+    /// the reason (sent upward so the platform can correct it).
+    PlatformDataRefused => "sync.platform_data_refused", Some("PLATFORM_DATA_REFUSED");
 }

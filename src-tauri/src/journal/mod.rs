@@ -41,6 +41,10 @@ impl Actor {
     pub fn device(id: &str) -> Actor {
         Actor { name: format!("device:{id}"), role: None }
     }
+    /// The comprehensive service system, for what its pulls bring in.
+    pub fn platform() -> Actor {
+        Actor { name: "platform".into(), role: None }
+    }
     pub fn system() -> Actor {
         Actor { name: "system".into(), role: None }
     }

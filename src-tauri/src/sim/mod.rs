@@ -3,3 +3,4 @@
 pub mod isapi;
 pub mod lockboard;
 pub mod modbus;
+pub mod receiver;

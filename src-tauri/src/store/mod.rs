@@ -7,6 +7,7 @@ pub mod bookings;
 pub mod checkin;
 pub mod journal;
 pub mod operators;
+pub mod sync;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -78,7 +79,14 @@ impl Store {
                 )
             })?;
         }
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            // A write that fails inside SQLite (a full disk, an I/O error) can roll the transaction
+            // back behind sqlx's back, leaving the connection believing it is still in one; such a
+            // connection is closed rather than handed out again.
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
+            .connect_with(opts)
+            .await?;
         let store = Store { pool, write_gate: Mutex::new(()) };
         store.refuse_newer_schema(url).await?;
         MIGRATOR.run(&store.pool).await.map_err(|e| migrate_error(url, e))?;
@@ -91,7 +99,10 @@ impl Store {
 
     pub async fn begin_write(&self) -> Result<WriteTx<'_>> {
         let turn = self.write_gate.lock().await;
-        let tx = self.pool.begin().await?;
+        // IMMEDIATE takes SQLite's write lock at once. A deferred transaction that reads first and
+        // writes later can fail with SQLITE_BUSY_SNAPSHOT (no busy wait) if any other connection
+        // wrote in between, e.g. one recovering from a failed write such as a full disk.
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx { _turn: turn, tx, after_commit: Vec::new() })
     }
 
@@ -162,6 +173,14 @@ pub fn classify(e: sqlx::Error) -> Error {
                 ErrorKind::DataLoss,
                 "数据库文件已损坏或不是 Venue Desk 的数据库。请停止使用本机，从备份恢复数据库后再启动；原文件不会被改动。",
                 "The database file is damaged or is not a Venue Desk database. Stop using this workstation and restore the database from a backup; the file was left as it is.",
+            );
+        }
+        // SQLITE_FULL: the disk (or the database's size limit) is full; nothing was written.
+        if primary == 13 {
+            return Error::new(
+                ErrorKind::Unavailable,
+                "磁盘已满，无法写入数据库；本次操作未保存。请清理磁盘空间（或联系管理员扩容）后重试，已有数据不受影响。",
+                "The disk is full, so the database cannot be written; this change was not saved. Free disk space (or ask IT to add some) and try again; existing data is unaffected.",
             );
         }
         if primary == 5 || primary == 6 {
