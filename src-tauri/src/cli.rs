@@ -17,6 +17,8 @@ pub enum Command {
     CheckConfig { config: Option<PathBuf> },
     DemoSeed { config: Option<PathBuf> },
     SyncDrain { config: Option<PathBuf> },
+    /// Checks an export of recordings; `key` is the expected public key (hex, or a key file).
+    VerifyExport { dir: PathBuf, key: Option<String> },
 }
 
 pub const USAGE: &str = "\
@@ -25,6 +27,7 @@ Usage: venue-desk [--config VENUE.toml]                 open the window
        venue-desk [--config VENUE.toml] config check    validate the venue file and exit
        venue-desk [--config VENUE.toml] sync drain      send every pending event to the service system now
        venue-desk demo seed                             today's training session and roster (demo venue only)
+       venue-desk verify-export DIR [--key KEY]         check an export of recordings (KEY: the venue's public key, hex or .pem)
 
 Without --config: VENUE_DESK_CONFIG, else venue.toml in the configuration directory, else the
 built-in demo venue. VENUE_DESK_DATA_DIR overrides where data is kept.";
@@ -52,6 +55,10 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
         ["config", "check"] => Ok(Invocation::Command(Command::CheckConfig { config })),
         ["demo", "seed"] => Ok(Invocation::Command(Command::DemoSeed { config })),
         ["sync", "drain"] => Ok(Invocation::Command(Command::SyncDrain { config })),
+        ["verify-export", dir] => Ok(Invocation::Command(Command::VerifyExport { dir: dir.into(), key: None })),
+        ["verify-export", dir, "--key", key] | ["verify-export", "--key", key, dir] => {
+            Ok(Invocation::Command(Command::VerifyExport { dir: dir.into(), key: Some(key.to_string()) }))
+        }
         other => Err(format!("unknown command: {}\n\n{USAGE}", other.join(" "))),
     }
 }
@@ -109,6 +116,7 @@ pub fn run(cmd: Command) -> i32 {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
             rt.block_on(drain(config, zh))
         }
+        Command::VerifyExport { dir, key } => verify_export(&dir, key.as_deref(), zh),
         Command::JournalVerify { config } => {
             let rt =
                 tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
@@ -172,6 +180,53 @@ pub fn run(cmd: Command) -> i32 {
                     }
                 }
             })
+        }
+    }
+}
+
+/// `verify-export`: 0 when the export checks out, 1 with the first problem, 2 when it cannot be read.
+fn verify_export(dir: &std::path::Path, key: Option<&str>, zh: bool) -> i32 {
+    let expected = match key.map(|k| {
+        // A key file (public_key.pem or .hex), else the key itself.
+        let text = std::fs::read_to_string(k).unwrap_or_else(|_| k.to_string());
+        crate::media::verify::parse_public_key(&text)
+    }) {
+        Some(Err(e)) => {
+            eprintln!("{}", e.message());
+            return 2;
+        }
+        Some(Ok(k)) => Some(k),
+        None => None,
+    };
+    match crate::media::verify::verify_export(dir, expected.as_ref()) {
+        Ok(r) if r.ok => {
+            let key = r.public_key.unwrap_or_default();
+            let project = r.project_code.unwrap_or_default();
+            if zh {
+                println!(
+                    "OK：项目 {project} 的导出完整：{} 个文件的 SHA-256、{} 个录像分段与哈希链均相符，清单签名有效（公钥 {key}）",
+                    r.checked_files, r.segments
+                );
+            } else {
+                println!(
+                    "OK: export of project {project} intact: {} files hashed, {} segments and their chain match, manifest signed by {key}",
+                    r.checked_files, r.segments
+                );
+            }
+            0
+        }
+        Ok(r) => {
+            let problem = r.first_problem.unwrap_or_default();
+            if zh {
+                println!("BROKEN：{problem}");
+            } else {
+                println!("BROKEN: {problem}");
+            }
+            1
+        }
+        Err(e) => {
+            eprintln!("{}", e.message());
+            2
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod devices;
 pub mod domain;
 pub mod error;
 pub mod journal;
+pub mod media;
 pub mod paths;
 pub mod sim;
 pub mod store;

@@ -228,3 +228,15 @@ impl Drop for RunningApp {
         self.session.end();
     }
 }
+
+/// The authenticator code for an enrolment secret, as the operator's phone would show it; waits
+/// out the last two seconds of a time step so the code is still current when it arrives.
+pub fn current_totp(secret_base32: &str) -> String {
+    use totp_rs::{Algorithm, Secret, TOTP};
+    let bytes = Secret::Encoded(secret_base32.trim().replace(' ', "")).to_bytes().expect("base32 secret");
+    let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "e2e".into()).unwrap();
+    while (30 - chrono::Utc::now().timestamp() % 30) < 3 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    totp.generate_current().unwrap()
+}

@@ -4,4 +4,5 @@
 pub mod e2e;
 pub mod fixture;
 pub mod sims;
+pub mod uplink;
 pub mod webdriver;

@@ -21,17 +21,6 @@ const PASSWORD: &str = "Qiantai-2026-a";
 const EXPERT_ID: &str = "11010519700307123X";
 const SUPERVISOR: &str = "jiandu01";
 
-fn current_code(secret_base32: &str) -> String {
-    use totp_rs::{Algorithm, Secret, TOTP};
-    let bytes = Secret::Encoded(secret_base32.trim().replace(' ', "")).to_bytes().expect("base32 secret");
-    let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "e2e".into()).unwrap();
-    // Not within two seconds of a step boundary, so the code is still current when it arrives.
-    while (30 - chrono::Utc::now().timestamp() % 30) < 3 {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    totp.generate_current().unwrap()
-}
-
 fn controller(name: &str) -> IsapiSimHandle {
     IsapiSim::start(
         "127.0.0.1:0".parse().unwrap(),
@@ -170,7 +159,7 @@ fn the_front_desk_checks_an_expert_in_and_out() {
     s.fill("[data-testid=login-password]", &format!("{PASSWORD}{ENTER}")).unwrap();
     s.wait("[data-testid=enrol-qr]", T).unwrap();
     let secret = s.text_of("[data-testid=enrol-secret]").unwrap();
-    s.fill("[data-testid=enrol-code]", &current_code(&secret)).unwrap();
+    s.fill("[data-testid=enrol-code]", &venue_desk_tests::e2e::current_totp(&secret)).unwrap();
     s.click("[data-testid=enrol-submit]").unwrap();
     s.wait("[data-testid=home-supervisor]", T).unwrap();
     s.click("[data-testid=nav-attendance]").unwrap();

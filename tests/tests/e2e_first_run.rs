@@ -5,21 +5,10 @@
 
 use std::time::Duration;
 
-use totp_rs::{Algorithm, Secret, TOTP};
 use venue_desk_tests::e2e::{RunningApp, Workstation};
 use venue_desk_tests::webdriver::ENTER;
 
 const T: Duration = Duration::from_secs(20);
-
-fn current_code(secret_base32: &str) -> String {
-    let bytes = Secret::Encoded(secret_base32.trim().replace(' ', "")).to_bytes().expect("base32 secret");
-    let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "e2e".into()).unwrap();
-    // Not within two seconds of a step boundary, so the code is still current when it arrives.
-    while (30 - chrono::Utc::now().timestamp() % 30) < 3 {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    totp.generate_current().unwrap()
-}
 
 #[test]
 fn first_run_operators_sign_in_and_lockout() {
@@ -45,7 +34,7 @@ fn first_run_operators_sign_in_and_lockout() {
     s.wait("[data-testid=enrol-qr]", T).unwrap();
     let secret = s.text_of("[data-testid=enrol-secret]").unwrap();
     shot("02-enrol-second-factor");
-    s.fill("[data-testid=enrol-code]", &current_code(&secret)).unwrap();
+    s.fill("[data-testid=enrol-code]", &venue_desk_tests::e2e::current_totp(&secret)).unwrap();
     s.click("[data-testid=enrol-submit]").unwrap();
     s.wait("[data-testid=home-administrator]", T).unwrap();
     shot("03-administrator-home");

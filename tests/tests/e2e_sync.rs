@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use venue_desk::auth::Caller;
 use venue_desk::clock::SystemClock;
 use venue_desk::domain::operator::Role;
-use venue_desk::journal::{Actor, Entry, EventKind, Outcome};
 use venue_desk::sim::receiver::{Mode, Receiver, ReceiverConfig};
 use venue_desk_tests::e2e::{ADMIN, RunningApp, Workstation, seed_operators};
 use venue_desk_tests::webdriver::ENTER;
@@ -17,16 +16,6 @@ use venue_desk_tests::webdriver::ENTER;
 const T: Duration = Duration::from_secs(30);
 const SECRET: &str = "e2e-sync-secret-0123456789";
 const ROTATED: &str = "e2e-sync-rotated-9876543210";
-
-fn current_code(secret_base32: &str) -> String {
-    use totp_rs::{Algorithm, Secret, TOTP};
-    let bytes = Secret::Encoded(secret_base32.trim().replace(' ', "")).to_bytes().expect("base32 secret");
-    let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "e2e".into()).unwrap();
-    while (30 - chrono::Utc::now().timestamp() % 30) < 3 {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    totp.generate_current().unwrap()
-}
 
 fn wait_for(what: &str, f: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -57,15 +46,7 @@ fn the_administrator_watches_the_backlog_drain_and_rotates_the_secret() {
         let admin = Caller { operator_id: 1, username: ADMIN.0.into(), role: Role::Administrator };
         s.uplink.set_credentials(&admin, "e2e-venue", SECRET).await.unwrap();
         // A day offline: 2,000 door events waiting.
-        let entries: Vec<Entry> = (0..2000)
-            .map(|i| {
-                Entry::new(Actor::device("door-pb1"), EventKind::DoorEvent, format!("door-pb1#{i}"), Outcome::Ok)
-                    .with_detail(serde_json::json!({"serialNo": i, "major": 5, "minor": 75}))
-            })
-            .collect();
-        let mut w = s.store.begin_write().await.unwrap();
-        s.journal.append_in(&mut w, &entries).await.unwrap();
-        w.commit().await.unwrap();
+        venue_desk_tests::uplink::write_door_events(&s, 2000).await;
         s.store.close().await;
     });
     // Slow enough that the drain can be watched: 50 events a request, 250 ms a request.
@@ -80,7 +61,7 @@ fn the_administrator_watches_the_backlog_drain_and_rotates_the_secret() {
     s.fill("[data-testid=login-password]", &format!("{}{ENTER}", ADMIN.1)).unwrap();
     s.wait("[data-testid=enrol-qr]", T).unwrap();
     let secret = s.text_of("[data-testid=enrol-secret]").unwrap();
-    s.fill("[data-testid=enrol-code]", &current_code(&secret)).unwrap();
+    s.fill("[data-testid=enrol-code]", &venue_desk_tests::e2e::current_totp(&secret)).unwrap();
     s.click("[data-testid=enrol-submit]").unwrap();
     s.wait("[data-testid=home-administrator]", T).unwrap();
     s.click("[data-testid=nav-sync]").unwrap();

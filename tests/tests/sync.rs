@@ -8,8 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use venue_desk::Services;
-use venue_desk::auth::Caller;
-use venue_desk::domain::operator::Role;
 use venue_desk::journal::{Actor, Entry, EventKind, Outcome};
 use venue_desk::sim::receiver::{Mode, Receiver, ReceiverConfig};
 use venue_desk::sync::Step;
@@ -17,17 +15,11 @@ use venue_desk::sync::views::LinkState;
 use venue_desk::sync::wire::{PlatformAction, PlatformBooking, PlatformExpert, PlatformProject, PlatformSession};
 use venue_desk_tests::e2e::{Workstation, app_binary};
 use venue_desk_tests::fixture::Venue;
+use venue_desk_tests::uplink::{admin, assert_exactly_once_in_order, drain, outbox_ids, unique_venue_code, write_door_events};
 
 const SECRET: &str = "a-test-secret-of-enough-length";
 
-fn admin() -> Caller {
-    Caller { operator_id: 1, username: "op.administrator".into(), role: Role::Administrator }
-}
 
-/// A venue code of its own per test: the keyring is shared by every test process.
-fn venue_code(tag: &str) -> String {
-    format!("T{}-{}", tag, std::process::id())
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -58,67 +50,21 @@ fn receiver_on(port: u16, code: &str) -> Receiver {
     Receiver::start(&format!("127.0.0.1:{port}"), ReceiverConfig::new(code, "venue-app", SECRET.as_bytes())).unwrap()
 }
 
-async fn write_events(s: &Services, n: usize) {
-    for chunk in (0..n).collect::<Vec<_>>().chunks(5000) {
-        let entries: Vec<Entry> = chunk
-            .iter()
-            .map(|i| {
-                Entry::new(Actor::device("door-pb1"), EventKind::DoorEvent, format!("door-pb1#{i}"), Outcome::Ok)
-                    .with_detail(serde_json::json!({"serialNo": i, "major": 5, "minor": 75}))
-            })
-            .collect();
-        let mut w = s.store.begin_write().await.unwrap();
-        s.journal.append_in(&mut w, &entries).await.unwrap();
-        w.commit().await.unwrap();
-    }
-}
 
-async fn outbox_ids(s: &Services) -> Vec<String> {
-    sqlx::query_as::<_, (String,)>("SELECT event_id FROM outbox ORDER BY seq")
-        .fetch_all(s.store.pool())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.0)
-        .collect()
-}
 
 async fn pending(s: &Services) -> i64 {
     s.uplink.status().await.unwrap().backlog
 }
 
-/// Steps until nothing is pending, skipping any backoff (the tests decide when to retry).
-async fn drain(s: &Services) {
-    let started = Instant::now();
-    loop {
-        match s.uplink.step().await.unwrap() {
-            Step::Empty => return,
-            Step::Sent { .. } => {}
-            other => {
-                assert!(started.elapsed() < Duration::from_secs(60), "not drained: {other:?} {:?}", s.uplink.status().await.unwrap());
-                s.uplink.retry_now();
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
-}
 
-fn assert_exactly_once_in_order(r: &Receiver, expected: &[String]) {
-    let got: Vec<String> = r.accepted().into_iter().map(|e| e.event_id).collect();
-    assert_eq!(got.len(), expected.len(), "the receiver holds {} events, the outbox {}", got.len(), expected.len());
-    assert_eq!(got, expected, "events arrived out of order or differ");
-    let stats = r.stats();
-    assert!(stats.seq_gaps.is_empty(), "gaps: {:?}", stats.seq_gaps);
-    assert!(stats.chain_breaks.is_empty(), "chain breaks: {:?}", stats.chain_breaks);
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_for_ten_thousand_events_then_drains_in_order_with_nothing_missing() {
-    let code = venue_code("OFF");
+    let code = unique_venue_code("OFF");
     let port = free_port();
     let v = venue(&code, port, 500).await;
     let s = &v.services;
-    write_events(s, 10_000).await;
+    write_door_events(s, 10_000).await;
 
     // Nobody listens yet: the sender keeps everything and says the link is down.
     match s.uplink.step().await.unwrap() {
@@ -144,11 +90,11 @@ async fn offline_for_ten_thousand_events_then_drains_in_order_with_nothing_missi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_on_429_is_honoured_without_extra_requests() {
-    let code = venue_code("429");
+    let code = unique_venue_code("429");
     let port = free_port();
     let v = venue(&code, port, 100).await;
     let s = &v.services;
-    write_events(s, 50).await;
+    write_door_events(s, 50).await;
     let r = receiver_on(port, &code);
     r.set_mode(Mode::RateLimited { retry_after_s: 7, times: 1 });
     match s.uplink.step().await.unwrap() {
@@ -169,16 +115,16 @@ async fn retry_after_on_429_is_honoured_without_extra_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parked_invalid_event_does_not_block_the_rest_and_can_be_retried() {
-    let code = venue_code("PRK");
+    let code = unique_venue_code("PRK");
     let port = free_port();
     let v = venue(&code, port, 1000).await;
     let s = &v.services;
-    write_events(s, 20).await;
+    write_door_events(s, 20).await;
     s.journal
         .record(Entry::new(Actor::system(), EventKind::LockerFault, "lockers-a/3", Outcome::Failed).with_detail(serde_json::json!({"locker": 3})))
         .await
         .unwrap();
-    write_events(s, 20).await;
+    write_door_events(s, 20).await;
     let r = receiver_on(port, &code);
     r.reject_types(&["LOCKER_FAULT"]);
     drain(s).await;
@@ -213,11 +159,11 @@ async fn a_parked_invalid_event_does_not_block_the_rest_and_can_be_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_secret_is_credentials_rejected_and_not_retried_in_a_tight_loop() {
-    let code = venue_code("401");
+    let code = unique_venue_code("401");
     let port = free_port();
     let v = venue(&code, port, 100).await;
     let s = &v.services;
-    write_events(s, 10).await;
+    write_door_events(s, 10).await;
     let r = receiver_on(port, &code);
     r.set_secret(b"the-platform-rotated-this-secret");
     assert!(matches!(s.uplink.step().await.unwrap(), Step::Stopped(_)));
@@ -242,11 +188,11 @@ async fn a_wrong_secret_is_credentials_rejected_and_not_retried_in_a_tight_loop(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clock_skew_is_named_as_such() {
-    let code = venue_code("SKW");
+    let code = unique_venue_code("SKW");
     let port = free_port();
     let v = venue(&code, port, 100).await;
     let s = &v.services;
-    write_events(s, 3).await;
+    write_door_events(s, 3).await;
     let r = receiver_on(port, &code);
     r.set_clock_offset_s(900);
     assert!(matches!(s.uplink.step().await.unwrap(), Step::Stopped(_)));
@@ -260,11 +206,11 @@ async fn clock_skew_is_named_as_such() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbled_and_cut_off_replies_back_off_and_nothing_is_lost_or_doubled() {
-    let code = venue_code("BAD");
+    let code = unique_venue_code("BAD");
     let port = free_port();
     let v = venue(&code, port, 100).await;
     let s = &v.services;
-    write_events(s, 250).await;
+    write_door_events(s, 250).await;
     let before = pending(s).await;
     let r = receiver_on(port, &code);
 
@@ -299,7 +245,7 @@ async fn garbled_and_cut_off_replies_back_off_and_nothing_is_lost_or_doubled() {
 /// exactly once. The sender is `venue-desk sync drain`, a process of its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_batch_then_restart_delivers_every_event_exactly_once() {
-    let code = venue_code("K9");
+    let code = unique_venue_code("K9");
     let port = free_port();
     let ws = Workstation::new();
     let toml = venue_desk::config::DEMO_VENUE_TOML
@@ -313,7 +259,7 @@ async fn kill_9_mid_batch_then_restart_delivers_every_event_exactly_once() {
         let cfg = venue_desk::config::load(&file, &ws.data_dir()).unwrap();
         let s = Services::open(cfg, Arc::new(venue_desk::clock::SystemClock)).await.unwrap();
         s.uplink.set_credentials(&admin(), "venue-app", SECRET).await.unwrap();
-        write_events(&s, 3000).await;
+        write_door_events(&s, 3000).await;
         s.store.close().await;
     }
     let r = receiver_on(port, &code);
@@ -367,7 +313,7 @@ fn project(code: &str) -> PlatformProject {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulls_place_requests_refuse_what_cannot_be_placed_and_bring_todays_roster() {
-    let code = venue_code("PUL");
+    let code = unique_venue_code("PUL");
     let port = free_port();
     // 08:00 today at the venue, whatever time the test runs: the receiver's clock is set to match.
     let tz = chrono_tz::Asia::Shanghai;
@@ -481,7 +427,7 @@ async fn cap_database_pages(s: &Services, max_pages: Option<i64>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_while_pulling_is_reported_and_the_next_pull_takes_everything_once() {
-    let code = venue_code("FUL");
+    let code = unique_venue_code("FUL");
     let port = free_port();
     let v = venue(&code, port, 100).await;
     let s = &v.services;

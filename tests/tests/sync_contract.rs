@@ -233,6 +233,8 @@ const GATE_TYPES: &[&str] = &[
     "EMERGENCY_RESTORED",
 ];
 const PLATFORM_TYPES: &[&str] = &["SERVICE_CREDENTIALS_CHANGED", "PLATFORM_DATA_REFUSED"];
+const RECORDING_TYPES: &[&str] =
+    &["RECORDING_SEGMENT_CLOSED", "RECORDING_GAP", "LEGAL_HOLD_PLACED", "LEGAL_HOLD_RELEASED"];
 /// Upward types no scenario can produce, each with the reason. None today.
 const NOT_PRODUCIBLE: &[(&str, &str)] = &[];
 
@@ -243,6 +245,7 @@ fn the_scenarios_cover_every_upward_type() {
         .chain(CHECK_IN_TYPES)
         .chain(GATE_TYPES)
         .chain(PLATFORM_TYPES)
+        .chain(RECORDING_TYPES)
         .copied()
         .chain(NOT_PRODUCIBLE.iter().map(|(t, _)| *t))
         .collect();
@@ -660,6 +663,112 @@ async fn gate_alarm_and_emergency_events_validate() {
     s.alarms.unmute(&front_desk()).await.unwrap();
 
     check_outbox(&v, GATE_TYPES).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recording_and_legal_hold_events_validate() {
+    use venue_desk::media::{Recordings, chain::ClosedSegment, holds::HoldScope};
+    let code = unique_venue_code();
+    let v = Venue::open_with(
+        |c| {
+            no_receiver(c);
+            c.code = code;
+        },
+        "2026-11-23T01:00:00Z",
+    )
+    .await;
+    let s = &v.services;
+    let m = Caller { operator_id: 4, username: username(Role::VenueManager), role: Role::VenueManager };
+    let project = s
+        .bookings
+        .save_project(
+            &m,
+            &ProjectInput {
+                id: None,
+                version: None,
+                tender_project_code: "E3101000001202611031".into(),
+                name: "示范市第三中学操场改造工程".into(),
+                category: TradingCategory::Construction,
+                bid_section_codes: vec!["001".into()],
+                tenderer_name: "示范市第三中学".into(),
+                tenderer_credit_code: "91350100M000100Y43".into(),
+                agency_name: None,
+                agency_credit_code: None,
+                responsible_staff: "李娜".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let booking = s
+        .bookings
+        .create(
+            &m,
+            &BookingInput {
+                room_id: "pb-1".into(),
+                project_id: project.id,
+                bid_section_codes: vec!["001".into()],
+                purpose: Purpose::Evaluation,
+                start: "2026-11-24T09:00".into(),
+                end: "2026-11-24T12:00".into(),
+                setup_min: 30,
+                cleanup_min: 30,
+                expected_participants: 8,
+                expected_experts: 7,
+                overnight: false,
+                days: 1,
+                notes: String::new(),
+                confirm: true,
+            },
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let rec = Recordings::from_services(s);
+    let nine = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").unwrap().timestamp_millis();
+    // In the session (with the project) and outside any session (without).
+    for (i, start) in [nine, nine + 86_400_000].into_iter().enumerate() {
+        let rel = format!("cam-pb1-a/{i}.mkv");
+        std::fs::create_dir_all(rec.recordings_dir().join("cam-pb1-a")).unwrap();
+        std::fs::write(rec.recordings_dir().join(&rel), vec![i as u8; 1000]).unwrap();
+        let segment = ClosedSegment {
+            camera_id: "cam-pb1-a".into(),
+            path: rel.into(),
+            start_ms: start,
+            end_ms: start + 60_000,
+            recovered: i == 1,
+        };
+        rec.index_segment(&segment).await.unwrap();
+    }
+    rec.open_gap("cam-pb1-b", nine + 60_000, "no data for 5 s").await.unwrap();
+    rec.close_gap("cam-pb1-b", nine + 120_000).await.unwrap();
+    rec.record_gap("cam-kb1-front", nine, nine + 60_000, "application stopped unexpectedly").await.unwrap();
+    let admin = administrator();
+    let held = rec
+        .place_hold(
+            &supervisor(),
+            &HoldScope::Project { tender_project_code: "E3101000001202611031".into() },
+            "纪检监察调查",
+        )
+        .await
+        .unwrap();
+    rec.place_hold(&admin, &HoldScope::Booking { booking_id: booking.id }, "专家异议").await.unwrap();
+    rec.place_hold(
+        &admin,
+        &HoldScope::Range { room_id: None, from_ms: nine, to_ms: nine + 3_600_000 },
+        "投诉处理",
+    )
+    .await
+    .unwrap();
+    rec.place_hold(
+        &admin,
+        &HoldScope::Range { room_id: Some("kb-1".into()), from_ms: nine, to_ms: nine + 1 },
+        "投诉处理",
+    )
+    .await
+    .unwrap();
+    rec.release_hold(&admin, held.id, "调查结束，监察室函告").await.unwrap();
+
+    check_outbox(&v, RECORDING_TYPES).await;
 }
 
 /// A venue code of its own, so that keyring entries of tests running in parallel never meet.

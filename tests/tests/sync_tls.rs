@@ -11,25 +11,15 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
 };
-use venue_desk::Services;
-use venue_desk::auth::Caller;
-use venue_desk::domain::operator::Role;
-use venue_desk::journal::{Actor, Entry, EventKind, Outcome};
 use venue_desk::sim::receiver::{Mode, Receiver, ReceiverConfig};
 use venue_desk::sync::Step;
 use venue_desk::sync::views::LinkState;
 use venue_desk_tests::fixture::Venue;
+use venue_desk_tests::uplink::{admin, assert_exactly_once_in_order, drain, outbox_ids, unique_venue_code, write_door_events};
 
 const SECRET: &str = "a-test-secret-of-enough-length";
 
-fn admin() -> Caller {
-    Caller { operator_id: 1, username: "op.administrator".into(), role: Role::Administrator }
-}
 
-/// A venue code of its own per test: the keyring is shared by every test process.
-fn venue_code(tag: &str) -> String {
-    format!("T{}-{}", tag, std::process::id())
-}
 
 /// A private CA and a server certificate it signed, for `127.0.0.1` (an IP address SAN, which is
 /// what the client checks for `https://127.0.0.1:PORT`) and `localhost`.
@@ -98,67 +88,14 @@ async fn venue(code: &str, base_url: &str, ca_file: Option<PathBuf>) -> Venue {
     v
 }
 
-async fn write_events(s: &Services, n: usize) {
-    let entries: Vec<Entry> = (0..n)
-        .map(|i| {
-            Entry::new(Actor::device("door-pb1"), EventKind::DoorEvent, format!("door-pb1#{i}"), Outcome::Ok)
-                .with_detail(serde_json::json!({"serialNo": i, "major": 5, "minor": 75}))
-        })
-        .collect();
-    let mut w = s.store.begin_write().await.unwrap();
-    s.journal.append_in(&mut w, &entries).await.unwrap();
-    w.commit().await.unwrap();
-}
 
-async fn outbox_ids(s: &Services) -> Vec<String> {
-    sqlx::query_as::<_, (String,)>("SELECT event_id FROM outbox ORDER BY seq")
-        .fetch_all(s.store.pool())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.0)
-        .collect()
-}
 
-/// Steps until nothing is pending, skipping any backoff.
-async fn drain(s: &Services) {
-    let started = Instant::now();
-    loop {
-        match s.uplink.step().await.unwrap() {
-            Step::Empty => return,
-            Step::Sent { .. } => {}
-            other => {
-                assert!(
-                    started.elapsed() < Duration::from_secs(60),
-                    "not drained: {other:?} {:?}",
-                    s.uplink.status().await.unwrap()
-                );
-                s.uplink.retry_now();
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
-}
 
-fn assert_exactly_once_in_order(r: &Receiver, expected: &[String]) {
-    let got: Vec<String> = r.accepted().into_iter().map(|e| e.event_id).collect();
-    assert_eq!(
-        got.len(),
-        expected.len(),
-        "the receiver holds {} events, the outbox {}",
-        got.len(),
-        expected.len()
-    );
-    assert_eq!(got, expected, "events arrived out of order or differ");
-    let stats = r.stats();
-    assert!(stats.seq_gaps.is_empty(), "gaps: {:?}", stats.seq_gaps);
-    assert!(stats.chain_breaks.is_empty(), "chain breaks: {:?}", stats.chain_breaks);
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trusting_the_private_ca_drains_exactly_once_over_https() {
     let pki = private_pki();
-    let code = venue_code("TLSOK");
+    let code = unique_venue_code("TLSOK");
     let r = tls_receiver(&pki, &code);
     let url = r.base_url();
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
@@ -166,7 +103,7 @@ async fn trusting_the_private_ca_drains_exactly_once_over_https() {
     let ca_file = write_file(dir.path(), "private-ca.pem", &pki.ca_pem);
     let v = venue(&code, &url, Some(ca_file)).await;
     let s = &v.services;
-    write_events(s, 120).await;
+    write_door_events(s, 120).await;
 
     drain(s).await;
     assert_exactly_once_in_order(&r, &outbox_ids(s).await);
@@ -181,13 +118,13 @@ async fn trusting_the_private_ca_drains_exactly_once_over_https() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_receivers_modes_work_over_https() {
     let pki = private_pki();
-    let code = venue_code("TLSMODE");
+    let code = unique_venue_code("TLSMODE");
     let r = tls_receiver(&pki, &code);
     let dir = tempfile::tempdir().unwrap();
     let ca_file = write_file(dir.path(), "private-ca.pem", &pki.ca_pem);
     let v = venue(&code, &r.base_url(), Some(ca_file)).await;
     let s = &v.services;
-    write_events(s, 60).await;
+    write_door_events(s, 60).await;
 
     // Stored, then the reply is cut off inside the TLS stream: the sender cannot know, waits and
     // sends again, and the receiver keeps each event once.
@@ -225,11 +162,11 @@ async fn the_receivers_modes_work_over_https() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_private_ca_the_certificate_is_not_trusted_and_nothing_is_sent() {
     let pki = private_pki();
-    let code = venue_code("TLSNOCA");
+    let code = unique_venue_code("TLSNOCA");
     let r = tls_receiver(&pki, &code);
     let v = venue(&code, &r.base_url(), None).await;
     let s = &v.services;
-    write_events(s, 10).await;
+    write_door_events(s, 10).await;
 
     match s.uplink.step().await.unwrap() {
         Step::Wait(_) => {}
@@ -255,13 +192,13 @@ async fn a_certificate_for_another_host_is_not_trusted_even_from_the_trusted_ca(
     // Issued for `localhost` only, while the venue is configured with the IP address: the name
     // check is not skipped for a private CA.
     let pki = pki_for(&["localhost"]);
-    let code = venue_code("TLSNAME");
+    let code = unique_venue_code("TLSNAME");
     let r = tls_receiver(&pki, &code);
     let dir = tempfile::tempdir().unwrap();
     let ca_file = write_file(dir.path(), "private-ca.pem", &pki.ca_pem);
     let v = venue(&code, &r.base_url(), Some(ca_file)).await;
     let s = &v.services;
-    write_events(s, 3).await;
+    write_door_events(s, 3).await;
     assert!(matches!(s.uplink.step().await.unwrap(), Step::Wait(_)));
     let st = s.uplink.status().await.unwrap();
     assert_eq!(st.state, LinkState::Unreachable, "{st:?}");
@@ -273,7 +210,7 @@ async fn a_certificate_for_another_host_is_not_trusted_even_from_the_trusted_ca(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ca_file_without_a_certificate_is_a_configuration_error() {
     let pki = private_pki();
-    let code = venue_code("TLSBADCA");
+    let code = unique_venue_code("TLSBADCA");
     let r = tls_receiver(&pki, &code);
     let dir = tempfile::tempdir().unwrap();
     // A private key where the CA certificate should be: a plausible mistake.
@@ -287,7 +224,7 @@ async fn a_ca_file_without_a_certificate_is_a_configuration_error() {
 
     let v = venue(&code, &r.base_url(), Some(ca_file)).await;
     let s = &v.services;
-    write_events(s, 5).await;
+    write_door_events(s, 5).await;
     match s.uplink.step().await.unwrap() {
         Step::Stopped(_) => {}
         other => panic!("expected the sender to stop for the configuration, got {other:?}"),

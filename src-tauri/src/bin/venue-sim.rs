@@ -13,13 +13,18 @@ use venue_desk::sim::isapi::{IsapiFault, IsapiSim, IsapiSimConfig, IsapiSimHandl
 use venue_desk::sim::lockboard::{LockBoardFault, LockBoardSim, LockBoardSimHandle, SimBoardConfig};
 use venue_desk::sim::modbus::{ModbusFault, ModbusSim, ModbusSimHandle};
 use venue_desk::sim::receiver::{DEMO_APP_SECRET, Mode, Receiver, ReceiverConfig};
+use venue_desk::sim::rtsp::{CameraConfig, DropMode, RtspSim, RtspSimHandle, VideoFormat};
 
 const USAGE: &str = "\
 Usage: venue-sim [--config VENUE.toml] [--control HOST:PORT] [--password PASSWORD] [--auto-close-ms MS]
+                 [--camera-format WxH@FPS]
 
 Serves every door controller (ISAPI, Digest auth) and lock board (TCP; serial boards on a pty) of the
 venue file (default: the built-in demo venue) on the addresses it names. Opened lockers close by
 themselves after --auto-close-ms (default 4000; 0 = only on command), like an expert shutting the door.
+Cameras and microphones whose address is rtsp://127.0.0.1:PORT/PATH are served there over RTSP: H.264
+test pattern with the room, the camera and the wall clock (ms), AAC tone; main stream 1920x1080@30
+(--camera-format to change it), sub_stream 640x360@30. Encoders run only while somebody is playing.
 
 Control (default 127.0.0.1:18599), e.g. with curl -X POST:
   GET  /devices                              what is simulated, and where
@@ -30,6 +35,10 @@ Control (default 127.0.0.1:18599), e.g. with curl -X POST:
   POST /close/DEVICE/L                       close locker L (board address 1)
   POST /input/DEVICE/on|off|pulse            a gate or fire input (pulse: on for 1.5 s, a person walking through)
   POST /fault/DEVICE/none|offline|silent|malformed|exception-N   input module faults
+  GET  /camera/DEVICE                        a camera's (or microphone's) state, streams, sessions, frames
+  POST /camera/DEVICE/drop                   off the network: sessions torn down, new clients get 503
+  POST /camera/DEVICE/drop?mode=stall        off the network, cable pulled: connections stay, no data
+  POST /camera/DEVICE/restore                back: new clients play again, stalled ones get data
 
 The service system is served on service_system.base_url when that is http://127.0.0.1:PORT, with the
 file's app key and the demo secret (the demo seed puts the same secret in the app's keyring):
@@ -48,6 +57,8 @@ struct Sims {
     inputs: HashMap<String, (std::sync::Arc<ModbusSimHandle>, u16)>,
     listing: Vec<serde_json::Value>,
     receiver: Option<Receiver>,
+    /// device id -> the RTSP server of its port
+    cameras: HashMap<String, std::sync::Arc<RtspSimHandle>>,
 }
 
 fn main() {
@@ -56,6 +67,7 @@ fn main() {
     let mut control: SocketAddr = "127.0.0.1:18599".parse().unwrap();
     let mut password = venue_desk::DEMO_DEVICE_PASSWORD.to_string();
     let mut auto_close_ms = 4000u64;
+    let mut camera_format = VideoFormat::MAIN;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().cloned().unwrap_or_else(|| fail(&format!("{a} needs a value")));
@@ -66,6 +78,9 @@ fn main() {
             "--auto-close-ms" => {
                 auto_close_ms = value().parse().unwrap_or_else(|_| fail("--auto-close-ms needs a number"))
             }
+            "--camera-format" => {
+                camera_format = parse_format(&value()).unwrap_or_else(|| fail("--camera-format needs WxH@FPS"))
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return;
@@ -75,6 +90,7 @@ fn main() {
     }
     let venue = venue_desk::cli::load_config(config).unwrap_or_else(|e| fail(e.message()));
     let mut sims = start(&venue, &password, auto_close_ms);
+    start_cameras(&venue, camera_format, &mut sims);
     for line in &sims.listing {
         println!("{line}");
     }
@@ -100,6 +116,87 @@ fn main() {
 fn fail(message: &str) -> ! {
     eprintln!("venue-sim: {message}\n\n{USAGE}");
     std::process::exit(2);
+}
+
+/// `1280x720@25` -> 1280x720 at 25 frames a second.
+fn parse_format(s: &str) -> Option<VideoFormat> {
+    let (size, fps) = s.split_once('@')?;
+    let (w, h) = size.split_once('x')?;
+    let f = VideoFormat { width: w.parse().ok()?, height: h.parse().ok()?, fps: fps.parse().ok()? };
+    (f.width >= 16 && f.height >= 16 && (1..=120).contains(&f.fps)).then_some(f)
+}
+
+/// `rtsp://127.0.0.1:18554/kb-1/front/main` -> (127.0.0.1:18554, /kb-1/front/main), loopback only:
+/// any other address is a real camera to leave alone.
+fn rtsp_address(url: &str) -> Option<(SocketAddr, String)> {
+    let rest = url.strip_prefix("rtsp://")?;
+    let (host, path) = rest.split_once('/')?;
+    let addr = host.parse::<SocketAddr>().ok().filter(|a| a.ip().is_loopback())?;
+    (!path.trim_matches('/').is_empty()).then(|| (addr, format!("/{}", path.trim_matches('/'))))
+}
+
+/// Serves every camera and microphone of the venue file with a loopback RTSP address, one RTSP
+/// server per port.
+fn start_cameras(venue: &VenueConfig, main: VideoFormat, sims: &mut Sims) {
+    let mut servers: Vec<(SocketAddr, Vec<CameraConfig>)> = Vec::new();
+    let mut not_here = Vec::new();
+    for (i, d) in venue.devices.iter().enumerate() {
+        if !matches!(d.kind, DeviceKind::Camera | DeviceKind::Microphone) || d.driver != "rtsp" {
+            continue;
+        }
+        let Some((addr, path)) = rtsp_address(&d.address) else {
+            not_here.push(serde_json::json!({"device": d.id, "protocol": "rtsp", "simulated": false,
+                "why": "not rtsp://127.0.0.1:PORT/PATH"}));
+            continue;
+        };
+        let room = venue.rooms.iter().find(|r| r.devices.contains(&d.id)).map_or("", |r| r.name.as_str());
+        let mut config = if d.kind == DeviceKind::Microphone {
+            CameraConfig::microphone(&d.id, room, &d.name, &path)
+        } else {
+            let sub = d.sub_stream.as_deref().and_then(|s| match rtsp_address(s) {
+                Some((a, p)) if a == addr => Some(p),
+                _ => {
+                    eprintln!("venue-sim: {}: sub_stream {s} is not on {addr}, not simulated", d.id);
+                    None
+                }
+            });
+            CameraConfig::camera(&d.id, room, &d.name, &path, main, sub.as_deref().map(|p| (p, VideoFormat::SUB)))
+        };
+        // A tone of its own for each device, to tell their sound apart in a playback.
+        config.tone_hz = 330.0 + 110.0 * (i % 8) as f64;
+        match servers.iter_mut().find(|(a, _)| *a == addr) {
+            Some((_, configs)) => configs.push(config),
+            None => servers.push((addr, vec![config])),
+        }
+    }
+    sims.listing.extend(not_here);
+    for (addr, configs) in servers {
+        let server = match RtspSim::start(addr) {
+            Ok(s) => std::sync::Arc::new(s),
+            Err(e) => {
+                eprintln!("venue-sim: cameras on {addr}: {e}");
+                continue;
+            }
+        };
+        for w in server.warnings() {
+            eprintln!("venue-sim: cameras on {addr}: {w}");
+        }
+        for config in configs {
+            let id = config.id.clone();
+            let urls: Vec<String> = config.streams.iter().map(|s| server.url(&s.path)).collect();
+            match server.add_camera(config) {
+                Ok(()) => {
+                    let mut line = serde_json::json!({"device": id, "protocol": "rtsp", "address": urls[0]});
+                    if let Some(sub) = urls.get(1) {
+                        line["sub_stream"] = sub.clone().into();
+                    }
+                    sims.listing.push(line);
+                    sims.cameras.insert(id, server.clone());
+                }
+                Err(e) => eprintln!("venue-sim: {id}: {e}"),
+            }
+        }
+    }
 }
 
 fn host_port(address: &str) -> Option<SocketAddr> {
@@ -155,6 +252,7 @@ fn start(venue: &VenueConfig, password: &str, auto_close_ms: u64) -> Sims {
         inputs: HashMap::new(),
         listing: Vec::new(),
         receiver: None,
+        cameras: HashMap::new(),
     };
     let mut buses: HashMap<String, Vec<(String, SimBoardConfig)>> = HashMap::new();
     let mut modules: HashMap<String, Vec<(String, u8, u16)>> = HashMap::new();
@@ -200,6 +298,8 @@ fn start(venue: &VenueConfig, password: &str, auto_close_ms: u64) -> Sims {
                 };
                 buses.entry(bus).or_default().push((d.id.clone(), board));
             }
+            // Served by start_cameras.
+            (DeviceKind::Camera | DeviceKind::Microphone, "rtsp") => {}
             _ => sims
                 .listing
                 .push(serde_json::json!({"device": d.id, "protocol": d.driver, "simulated": false})),
@@ -377,6 +477,26 @@ fn handle(sims: &Sims, method: &str, url: &str, body: &str) -> (u16, serde_json:
             }
             _ => bad(format!("no simulated lock board {device} or bad lock {lock}")),
         },
+        (_, ["camera", device, ..]) if !sims.cameras.contains_key(*device) => {
+            (404, serde_json::json!({"error": format!("no simulated camera {device}")}))
+        }
+        ("GET", ["camera", device]) => {
+            let status = sims.cameras.get(*device).and_then(|c| c.status(device));
+            (200, serde_json::to_value(status).unwrap_or_default())
+        }
+        ("POST", ["camera", device, "drop"]) => {
+            let mode = match params.get("mode").copied() {
+                None | Some("disconnect") => DropMode::Disconnect,
+                Some("stall") => DropMode::Stall,
+                Some(other) => return bad(format!("unknown drop mode {other}: disconnect or stall")),
+            };
+            let status = sims.cameras.get(*device).and_then(|c| c.drop_camera(device, mode));
+            (200, serde_json::to_value(status).unwrap_or_default())
+        }
+        ("POST", ["camera", device, "restore"]) => {
+            let status = sims.cameras.get(*device).and_then(|c| c.restore_camera(device));
+            (200, serde_json::to_value(status).unwrap_or_default())
+        }
         _ => (404, serde_json::json!({"error": "unknown request; see venue-sim --help"})),
     }
 }

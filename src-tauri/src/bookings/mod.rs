@@ -367,8 +367,11 @@ impl Bookings {
                 }
             }
         }
-        let detail = serde_json::json!({"TENDER_PROJECT_CODE": code, "BID_SECTION_CODE": sections, "category": row.category,
-            "codeUnusual": code_unusual, "responsibleStaff": row.responsible_staff});
+        let detail = serde_json::json!({"TENDER_PROJECT_CODE": code, "TENDER_PROJECT_NAME": row.name,
+            "BID_SECTION_CODE": sections, "category": row.category, "TENDERER_NAME": row.tenderer_name,
+            "TENDERER_CODE": row.tenderer_credit_code, "TENDER_AGENCY_NAME": row.agency_name,
+            "TENDER_AGENCY_CODE": row.agency_credit_code, "codeUnusual": code_unusual,
+            "responsibleStaff": row.responsible_staff, "created": input.id.is_none()});
         self.journal
             .append_in(
                 &mut w,

@@ -98,4 +98,13 @@ event_kinds! {
     /// A booking request, session or roster from the platform that the venue could not take, with
     /// the reason (sent upward so the platform can correct it).
     PlatformDataRefused => "sync.platform_data_refused", Some("PLATFORM_DATA_REFUSED");
+    /// 录像分段 — a recorded segment was closed, hashed, chained to its camera's previous one and indexed.
+    RecordingSegmentClosed => "recording.segment_closed", Some("RECORDING_SEGMENT_CLOSED");
+    /// A camera stopped delivering (the gap opens) or delivered again (it closes).
+    RecordingGap => "recording.gap", Some("RECORDING_GAP");
+    /// 一项一档 — a project's recordings exported with their signed manifest.
+    RecordingsExported => "recording.exported", None;
+    /// 证据保全 — segments kept whatever the retention policy says.
+    LegalHoldPlaced => "legal_hold.placed", Some("LEGAL_HOLD_PLACED");
+    LegalHoldReleased => "legal_hold.released", Some("LEGAL_HOLD_RELEASED");
 }

@@ -4,3 +4,4 @@ pub mod isapi;
 pub mod lockboard;
 pub mod modbus;
 pub mod receiver;
+pub mod rtsp;

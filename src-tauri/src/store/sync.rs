@@ -4,34 +4,26 @@
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqlitePool};
 
 use super::WriteTx;
+use super::journal::JournalRow;
 use crate::error::Result;
 
 /// An outbox row with the journal record it reports, ready to go on the wire.
 #[derive(Debug, Clone, FromRow)]
 pub struct PendingEvent {
-    pub seq: i64,
+    pub outbox_seq: i64,
     pub event_id: String,
     pub event_type: String,
     pub occurred_at: String,
     pub payload: String,
-    pub journal_seq: i64,
-    pub recorded_at: String,
-    pub recorded_at_ms: i64,
-    pub actor: String,
-    pub actor_role: Option<String>,
-    pub kind: String,
-    pub subject: String,
-    pub outcome: String,
-    pub detail: String,
-    pub prev_hash: String,
-    pub hash: String,
+    #[sqlx(flatten)]
+    pub record: JournalRow,
 }
 
 /// The oldest `limit` pending events, in sequence order.
 pub async fn pending(pool: &SqlitePool, limit: i64) -> Result<Vec<PendingEvent>> {
     Ok(sqlx::query_as(
-        "SELECT o.seq, o.event_id, o.event_type, o.occurred_at, o.payload, o.journal_seq, \
-                j.recorded_at, j.recorded_at_ms, j.actor, j.actor_role, j.kind, j.subject, j.outcome, \
+        "SELECT o.seq AS outbox_seq, o.event_id, o.event_type, o.occurred_at, o.payload, \
+                j.seq, j.recorded_at, j.recorded_at_ms, j.actor, j.actor_role, j.kind, j.subject, j.outcome, \
                 j.detail, j.prev_hash, j.hash \
          FROM outbox o JOIN journal j ON j.seq = o.journal_seq \
          WHERE o.state = 'pending' ORDER BY o.seq LIMIT $1",

@@ -13,27 +13,28 @@ pub async fn pending_wire_events(store: &Store, limit: i64) -> Result<Vec<WireEv
 /// One pending row as an event, with its outbox sequence number.
 pub fn to_wire(p: PendingEvent) -> Result<(i64, WireEvent)> {
     let payload: serde_json::Value = serde_json::from_str(&p.payload).map_err(|e| {
-        Error::internal(format!("outbox row {} holds a payload that is not JSON: {e}", p.seq))
+        Error::internal(format!("outbox row {} holds a payload that is not JSON: {e}", p.outbox_seq))
     })?;
+    let r = p.record;
     Ok((
-        p.seq,
+        p.outbox_seq,
         WireEvent {
             event_id: p.event_id,
-            seq: p.seq,
+            seq: p.outbox_seq,
             event_type: p.event_type,
             occurred_at: p.occurred_at,
-            prev_hash: p.prev_hash,
-            hash: p.hash,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
             record: JournalRecord {
-                seq: p.journal_seq,
-                recorded_at: p.recorded_at,
-                recorded_at_ms: p.recorded_at_ms,
-                actor: p.actor,
-                actor_role: p.actor_role,
-                kind: p.kind,
-                subject: p.subject,
-                outcome: p.outcome,
-                detail: p.detail,
+                seq: r.seq,
+                recorded_at: r.recorded_at,
+                recorded_at_ms: r.recorded_at_ms,
+                actor: r.actor,
+                actor_role: r.actor_role,
+                kind: r.kind,
+                subject: r.subject,
+                outcome: r.outcome,
+                detail: r.detail,
             },
             payload,
         },

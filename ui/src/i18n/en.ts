@@ -844,6 +844,15 @@ const en: typeof zhCN = {
       event_requeued: 'Parked event sent again',
       platform_data_refused: 'Data from the platform refused',
     },
+    recording: {
+      segment_closed: 'Recording segment indexed',
+      gap: 'Gap in recording',
+      exported: 'Project recordings exported',
+    },
+    legal_hold: {
+      placed: 'Legal hold placed',
+      released: 'Legal hold released',
+    },
   },
   calendar: {
     title: 'Calendar',

@@ -842,6 +842,15 @@ export default {
       event_requeued: '重新发送搁置的事件',
       platform_data_refused: '拒收平台下发的数据',
     },
+    recording: {
+      segment_closed: '录像分段入库',
+      gap: '录像缺口',
+      exported: '导出项目录像',
+    },
+    legal_hold: {
+      placed: '设置证据保全',
+      released: '解除证据保全',
+    },
   },
   calendar: {
     title: '场地日历',
