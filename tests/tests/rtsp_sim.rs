@@ -47,7 +47,9 @@ impl Client {
             let pad = sink.static_pad("sink").unwrap();
             let seen = seen.clone();
             pad.add_probe(gst::PadProbeType::BUFFER, move |pad, _| {
-                let mut s = seen.lock().unwrap();
+                // Never a panic here, on GStreamer's thread: a failed assertion elsewhere may have
+                // poisoned the lock.
+                let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
                 if name == "v" {
                     s.video += 1;
                     s.video_caps = pad.current_caps();
@@ -60,6 +62,17 @@ impl Client {
         }
         pipeline.set_state(gst::State::Playing).unwrap();
         Client { pipeline, seen }
+    }
+
+    /// What has arrived so far (a copy: assertions never hold the lock the streaming threads take).
+    fn snapshot(&self) -> Seen {
+        let s = self.seen.lock().unwrap();
+        Seen {
+            video: s.video,
+            audio: s.audio,
+            video_caps: s.video_caps.clone(),
+            audio_caps: s.audio_caps.clone(),
+        }
     }
 
     fn counts(&self) -> (u64, u64) {
@@ -112,7 +125,7 @@ fn caps_int(caps: &Option<gst::Caps>, field: &str) -> Option<i32> {
 /// Plays `client` until it has video (and audio if `audio`), then checks the formats.
 fn assert_plays(client: &Client, format: VideoFormat, audio: bool) {
     let ok = client.wait_for(Duration::from_secs(30), |s| s.video >= 10 && (!audio || s.audio >= 5));
-    let s = client.seen.lock().unwrap();
+    let s = client.snapshot();
     assert!(ok, "no media within 30 s: {} video, {} audio buffers", s.video, s.audio);
     assert_eq!(caps_name(&s.video_caps), "video/x-h264", "{:?}", s.video_caps);
     assert_eq!(caps_int(&s.video_caps, "width"), Some(format.width as i32), "{:?}", s.video_caps);
@@ -146,7 +159,14 @@ fn a_simulated_camera_plays_drops_stalls_and_comes_back() {
     let sim = RtspSim::start("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = sim.addr();
     assert_ne!(addr.port(), 0);
-    let config = CameraConfig::camera("cam-t", "第一开标室", "前", "/kb-1/front/main", MAIN, Some(("/kb-1/front/sub", SUB)));
+    let config = CameraConfig::camera(
+        "cam-t",
+        "第一开标室",
+        "前",
+        "/kb-1/front/main",
+        MAIN,
+        Some(("/kb-1/front/sub", SUB)),
+    );
     sim.add_camera(config.clone()).unwrap();
     assert!(sim.add_camera(config).is_err(), "the same camera twice");
     let (main, sub) = (sim.url("/kb-1/front/main"), sim.url("/kb-1/front/sub"));
@@ -216,7 +236,7 @@ fn a_simulated_microphone_is_audio_only() {
     sim.add_camera(CameraConfig::microphone("mic-t", "第一开标室", "拾音器", "/kb-1/mic")).unwrap();
     let client = Client::play(&sim.url("/kb-1/mic"), false, true);
     assert!(client.wait_for(Duration::from_secs(30), |s| s.audio >= 5), "no audio");
-    let s = client.seen.lock().unwrap();
+    let s = client.snapshot();
     assert_eq!(caps_name(&s.audio_caps), "audio/mpeg");
     assert_eq!(s.video, 0);
 }
@@ -240,7 +260,8 @@ impl Drop for Sim {
 #[test]
 fn venue_sim_serves_the_venue_files_cameras_and_drops_them_on_command() {
     let (rtsp, control) = (free_port(), free_port());
-    let mut toml = venue_desk::config::DEMO_VENUE_TOML.replace("127.0.0.1:18554", &format!("127.0.0.1:{rtsp}"));
+    let mut toml =
+        venue_desk::config::DEMO_VENUE_TOML.replace("127.0.0.1:18554", &format!("127.0.0.1:{rtsp}"));
     // Everything else on ports of its own too, so nothing fixed is bound.
     for fixed in ["18081", "18082", "18083", "18084", "18485", "18502", "18600"] {
         toml = toml.replace(&format!("127.0.0.1:{fixed}"), &format!("127.0.0.1:{}", free_port()));
@@ -274,12 +295,23 @@ fn venue_sim_serves_the_venue_files_cameras_and_drops_them_on_command() {
     let listed = devices.as_array().unwrap().iter().find(|d| d["device"] == "cam-kb1-front").cloned();
     assert_eq!(
         listed,
-        Some(serde_json::json!({"device": "cam-kb1-front", "protocol": "rtsp", "address": main, "sub_stream": sub})),
+        Some(
+            serde_json::json!({"device": "cam-kb1-front", "protocol": "rtsp", "address": main, "sub_stream": sub})
+        ),
         "{devices}"
     );
-    let get = |path: &str| ureq::get(&format!("{base}{path}")).call().map(|mut r| r.body_mut().read_json::<serde_json::Value>().unwrap());
+    let get = |path: &str| {
+        ureq::get(&format!("{base}{path}"))
+            .call()
+            .map(|mut r| r.body_mut().read_json::<serde_json::Value>().unwrap())
+    };
     let post = |path: &str| {
-        ureq::post(&format!("{base}{path}")).send_empty().unwrap().body_mut().read_json::<serde_json::Value>().unwrap()
+        ureq::post(&format!("{base}{path}"))
+            .send_empty()
+            .unwrap()
+            .body_mut()
+            .read_json::<serde_json::Value>()
+            .unwrap()
     };
     let status = get("/camera/cam-kb1-front").unwrap();
     assert_eq!(status["state"], "live", "{status}");

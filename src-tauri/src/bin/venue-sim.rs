@@ -79,7 +79,8 @@ fn main() {
                 auto_close_ms = value().parse().unwrap_or_else(|_| fail("--auto-close-ms needs a number"))
             }
             "--camera-format" => {
-                camera_format = parse_format(&value()).unwrap_or_else(|| fail("--camera-format needs WxH@FPS"))
+                camera_format =
+                    parse_format(&value()).unwrap_or_else(|| fail("--camera-format needs WxH@FPS"))
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -160,7 +161,14 @@ fn start_cameras(venue: &VenueConfig, main: VideoFormat, sims: &mut Sims) {
                     None
                 }
             });
-            CameraConfig::camera(&d.id, room, &d.name, &path, main, sub.as_deref().map(|p| (p, VideoFormat::SUB)))
+            CameraConfig::camera(
+                &d.id,
+                room,
+                &d.name,
+                &path,
+                main,
+                sub.as_deref().map(|p| (p, VideoFormat::SUB)),
+            )
         };
         // A tone of its own for each device, to tell their sound apart in a playback.
         config.tone_hz = 330.0 + 110.0 * (i % 8) as f64;

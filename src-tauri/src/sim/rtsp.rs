@@ -222,9 +222,11 @@ impl RtspSim {
             }
         }
         let mut warnings = Vec::new();
-        let aac_encoder = ["voaacenc", "avenc_aac"].into_iter().find(|e| gst::ElementFactory::find(e).is_some());
+        let aac_encoder =
+            ["voaacenc", "avenc_aac"].into_iter().find(|e| gst::ElementFactory::find(e).is_some());
         if aac_encoder.is_none() {
-            warnings.push("no AAC encoder (voaacenc, avenc_aac): simulated cameras have no audio".to_string());
+            warnings
+                .push("no AAC encoder (voaacenc, avenc_aac): simulated cameras have no audio".to_string());
         }
         let overlay = gst::ElementFactory::find("textoverlay").is_some();
         if !overlay {
@@ -338,10 +340,14 @@ impl RtspSimHandle {
                 return Err(invalid(format!("path {} of camera {} is taken or empty", s.path, config.id)));
             }
             if s.video.is_none() && (!s.audio || self.aac_encoder.is_none()) {
-                return Err(invalid(format!("stream {} of camera {} would carry nothing", s.path, config.id)));
+                return Err(invalid(format!(
+                    "stream {} of camera {} would carry nothing",
+                    s.path, config.id
+                )));
             }
         }
-        let mounts = self.server.mount_points().ok_or_else(|| io::Error::other("RTSP server without mount points"))?;
+        let mounts =
+            self.server.mount_points().ok_or_else(|| io::Error::other("RTSP server without mount points"))?;
         let mut streams = Vec::new();
         for (index, s) in config.streams.iter().enumerate() {
             let mut s = s.clone();
@@ -351,8 +357,9 @@ impl RtspSimHandle {
             factory.set_launch(&self.launch_line(&config, &s));
             factory.set_shared(true);
             factory.set_eos_shutdown(false);
-            let (inner_ref, id, frames_ref) = (Arc::downgrade(&self.inner), config.id.clone(), frames.clone());
-            let text_head = format!("{}\n{}", config.room, config.label);
+            let (inner_ref, id, frames_ref) =
+                (Arc::downgrade(&self.inner), config.id.clone(), frames.clone());
+            let text_head = format!("{}\n{}  {}", config.room, config.label, config.id);
             factory.connect_media_configure(move |_, media| {
                 let Some(inner) = inner_ref.upgrade() else { return };
                 let bin = media.element();
@@ -382,9 +389,8 @@ impl RtspSimHandle {
     /// What camera `id` is doing; `None` if there is no such camera.
     pub fn status(&self, id: &str) -> Option<CameraStatus> {
         let paths = self.paths(id)?;
-        let sessions = self.on_loop(move |server| {
-            paths.iter().map(|p| sessions_on(server, p).len()).collect::<Vec<_>>()
-        });
+        let sessions = self
+            .on_loop(move |server| paths.iter().map(|p| sessions_on(server, p).len()).collect::<Vec<_>>());
         let inner = self.inner.lock().unwrap();
         let camera = inner.cameras.iter().find(|c| c.config.id == id)?;
         Some(CameraStatus {
@@ -638,7 +644,14 @@ mod tests {
         assert_eq!(url_path("rtsp://127.0.0.1:8554/a/"), "/a");
         assert_eq!(url_path("rtsp://h"), "");
         let mut inner = Inner::default();
-        let config = CameraConfig::camera("c", "r", "l", "/a/main", VideoFormat::SUB, Some(("/a/sub", VideoFormat::SUB)));
+        let config = CameraConfig::camera(
+            "c",
+            "r",
+            "l",
+            "/a/main",
+            VideoFormat::SUB,
+            Some(("/a/sub", VideoFormat::SUB)),
+        );
         let streams = config
             .streams
             .iter()

@@ -140,6 +140,18 @@ pub async fn segments_of_camera(
     .await?)
 }
 
+/// Records that retention removed the segment's file (once; the row stays). False when it was
+/// already marked.
+pub async fn mark_purged(w: &mut WriteTx<'_>, id: i64, at_ms: i64) -> Result<bool> {
+    let r =
+        sqlx::query("UPDATE recording_segments SET purged_at_ms = $1 WHERE id = $2 AND purged_at_ms IS NULL")
+            .bind(at_ms)
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// The camera's segment indexed just before `id` (for telling whether an export's segment follows
 /// on from the one before it in the export).
 pub async fn previous_segment_id(pool: &SqlitePool, camera_id: &str, id: i64) -> Result<Option<i64>> {
