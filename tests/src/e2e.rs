@@ -240,3 +240,52 @@ pub fn current_totp(secret_base32: &str) -> String {
     }
     totp.generate_current().unwrap()
 }
+
+/// The built `venue-sim` binary running on a venue file, with its control interface on a free
+/// port; killed on drop.
+pub struct VenueSimProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT` of the control interface.
+    pub control: String,
+    _dir: tempfile::TempDir,
+}
+
+impl VenueSimProcess {
+    /// Starts it on `toml` with `args`, waits until the control interface answers, and returns it
+    /// with its `/devices` listing.
+    pub fn start(toml: &str, args: &[&str]) -> (VenueSimProcess, serde_json::Value) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("venue.toml");
+        std::fs::write(&file, toml).unwrap();
+        let bin = workspace().join("target/debug/venue-sim");
+        assert!(bin.is_file(), "{} missing: build the workspace first (make test does)", bin.display());
+        let control = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(bin)
+            .args(["--config", file.to_str().unwrap(), "--control", &control])
+            .args(args)
+            .env("VENUE_DESK_DATA_DIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sim = VenueSimProcess { child, control: format!("http://{control}"), _dir: dir };
+        let started = std::time::Instant::now();
+        let devices = loop {
+            match ureq::get(&format!("{}/devices", sim.control)).call() {
+                Ok(mut r) => break r.body_mut().read_json::<serde_json::Value>().unwrap(),
+                Err(_) if started.elapsed() < std::time::Duration::from_secs(10) => {
+                    std::thread::sleep(std::time::Duration::from_millis(100))
+                }
+                Err(e) => panic!("venue-sim control did not answer: {e}"),
+            }
+        };
+        (sim, devices)
+    }
+}
+
+impl Drop for VenueSimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -2,7 +2,6 @@
 //! code, its pulls, and each injected misbehaviour. The sync client's own tests then rely on it.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use venue_desk::sync::wire::{
     PlatformAction, PlatformBooking, PlatformExpert, PlatformProject, PlatformSession, RosterReply,
     SessionList, WireEvent,
 };
-use venue_desk_tests::e2e::{free_port, workspace};
+use venue_desk_tests::e2e::{VenueSimProcess, free_port};
 
 const VENUE: &str = "DEMO-01";
 const APP_KEY: &str = "venue-desk-test";
@@ -777,48 +776,19 @@ fn a_malformed_answer_or_a_cut_off_one_fails_the_client_but_the_batch_is_stored(
     assert_eq!(reply.duplicates, vec![e1.event_id, e2.event_id]);
 }
 
-struct Sim(Child);
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn venue_sim_serves_the_demo_service_system_with_requests_waiting() {
-    let (service, control) = (free_port(), free_port());
+    let service = free_port();
     let mut toml =
         venue_desk::config::DEMO_VENUE_TOML.replace("127.0.0.1:18600", &format!("127.0.0.1:{service}"));
     // Every device on a port of its own, so nothing fixed is bound.
     for fixed in ["18081", "18082", "18083", "18084", "18485", "18502"] {
         toml = toml.replace(&format!("127.0.0.1:{fixed}"), &format!("127.0.0.1:{}", free_port()));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("venue.toml");
-    std::fs::write(&file, toml).unwrap();
-    let bin = workspace().join("target/debug/venue-sim");
-    assert!(bin.is_file(), "{} missing: build the workspace first (make test does)", bin.display());
-    let _sim = Sim(Command::new(bin)
-        .args(["--config", file.to_str().unwrap(), "--control", &format!("127.0.0.1:{control}")])
-        .env("VENUE_DESK_DATA_DIR", dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap());
-    let control_url = format!("http://127.0.0.1:{control}");
+    let (sim, _) = VenueSimProcess::start(&toml, &[]);
+    let control_url = sim.control.clone();
     let plain = agent(Some(Duration::from_secs(5)));
-    let started = Instant::now();
-    let stats = loop {
-        match plain.get(&format!("{control_url}/receiver/stats")).call() {
-            Ok(mut r) if r.status() == 200 => break r.body_mut().read_json::<Value>().unwrap(),
-            _ if started.elapsed() < Duration::from_secs(10) => {
-                std::thread::sleep(Duration::from_millis(100))
-            }
-            _ => panic!("venue-sim control did not answer"),
-        }
-    };
+    let stats: Value = plain.get(&format!("{control_url}/receiver/stats")).call().unwrap().body_mut().read_json().unwrap();
     assert_eq!(stats["requests"], 0, "{stats}");
 
     let c = Client {

@@ -3,14 +3,13 @@
 //! end, no more data arrives) and refuses new clients; a stalled one keeps the connection but sends
 //! nothing; restored, it plays again. And venue-sim serving the venue file's cameras this way.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use venue_desk::sim::rtsp::gst;
 use venue_desk::sim::rtsp::gst::prelude::*;
 use venue_desk::sim::rtsp::{CameraConfig, CameraState, DropMode, RtspSim, VideoFormat};
-use venue_desk_tests::e2e::{free_port, workspace};
+use venue_desk_tests::e2e::{VenueSimProcess, free_port};
 
 const MAIN: VideoFormat = VideoFormat { width: 320, height: 180, fps: 15 };
 const SUB: VideoFormat = VideoFormat { width: 160, height: 96, fps: 15 };
@@ -248,48 +247,17 @@ fn a_port_in_use_is_an_error() {
     assert!(err.to_string().contains(&taken.local_addr().unwrap().to_string()), "{err}");
 }
 
-struct Sim(Child);
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn venue_sim_serves_the_venue_files_cameras_and_drops_them_on_command() {
-    let (rtsp, control) = (free_port(), free_port());
+    let rtsp = free_port();
     let mut toml =
         venue_desk::config::DEMO_VENUE_TOML.replace("127.0.0.1:18554", &format!("127.0.0.1:{rtsp}"));
     // Everything else on ports of its own too, so nothing fixed is bound.
     for fixed in ["18081", "18082", "18083", "18084", "18485", "18502", "18600"] {
         toml = toml.replace(&format!("127.0.0.1:{fixed}"), &format!("127.0.0.1:{}", free_port()));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("venue.toml");
-    std::fs::write(&file, toml).unwrap();
-    let bin = workspace().join("target/debug/venue-sim");
-    assert!(bin.is_file(), "{} missing: build the workspace first (make test does)", bin.display());
-    let _sim = Sim(Command::new(bin)
-        .args(["--config", file.to_str().unwrap(), "--control", &format!("127.0.0.1:{control}")])
-        .args(["--camera-format", "320x180@15"])
-        .env("VENUE_DESK_DATA_DIR", dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap());
-    let base = format!("http://127.0.0.1:{control}");
-    let started = Instant::now();
-    let devices = loop {
-        match ureq::get(&format!("{base}/devices")).call() {
-            Ok(mut r) => break r.body_mut().read_json::<serde_json::Value>().unwrap(),
-            Err(_) if started.elapsed() < Duration::from_secs(10) => {
-                std::thread::sleep(Duration::from_millis(100))
-            }
-            Err(e) => panic!("venue-sim control did not answer: {e}"),
-        }
-    };
+    let (sim, devices) = VenueSimProcess::start(&toml, &["--camera-format", "320x180@15"]);
+    let base = sim.control.clone();
     let main = format!("rtsp://127.0.0.1:{rtsp}/kb-1/front/main");
     let sub = format!("rtsp://127.0.0.1:{rtsp}/kb-1/front/sub");
     let listed = devices.as_array().unwrap().iter().find(|d| d["device"] == "cam-kb1-front").cloned();

@@ -1,23 +1,12 @@
 //! `venue-sim` as a user runs it: it serves the venue file's controllers and lock boards on their
 //! addresses, the real drivers talk to them, and faults are injected over its control interface.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use venue_desk::devices::hik_isapi::{IsapiController, IsapiSettings};
 use venue_desk::devices::lockboard::{LockBoardDriver, LockBoardSettings};
 use venue_desk::devices::{DoorController, LockBoard, LockState};
 use venue_desk::error::ErrorKind;
-use venue_desk_tests::e2e::{free_port, workspace};
-
-struct Sim(Child);
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use venue_desk_tests::e2e::{VenueSimProcess, free_port};
 
 fn post(url: &str) -> serde_json::Value {
     ureq::post(url).send_empty().unwrap().body_mut().read_json().unwrap()
@@ -25,7 +14,7 @@ fn post(url: &str) -> serde_json::Value {
 
 #[test]
 fn venue_sim_serves_the_venue_file_and_takes_faults_on_command() {
-    let (door, lockers, control) = (free_port(), free_port(), free_port());
+    let (door, lockers) = (free_port(), free_port());
     let toml = venue_desk::config::DEMO_VENUE_TOML
         .replace("127.0.0.1:18081", &format!("127.0.0.1:{door}"))
         .replace("127.0.0.1:18485", &format!("127.0.0.1:{lockers}"))
@@ -33,30 +22,8 @@ fn venue_sim_serves_the_venue_file_and_takes_faults_on_command() {
         .replace("127.0.0.1:18082", &format!("127.0.0.1:{}", free_port()))
         .replace("127.0.0.1:18083", &format!("127.0.0.1:{}", free_port()))
         .replace("127.0.0.1:18084", &format!("127.0.0.1:{}", free_port()));
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("venue.toml");
-    std::fs::write(&file, toml).unwrap();
-    let bin = workspace().join("target/debug/venue-sim");
-    assert!(bin.is_file(), "{} missing: build the workspace first (make test does)", bin.display());
-    let _sim = Sim(Command::new(bin)
-        .args(["--config", file.to_str().unwrap(), "--control", &format!("127.0.0.1:{control}")])
-        .args(["--auto-close-ms", "0"])
-        .env("VENUE_DESK_DATA_DIR", dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap());
-    let base = format!("http://127.0.0.1:{control}");
-    let started = Instant::now();
-    let devices = loop {
-        match ureq::get(&format!("{base}/devices")).call() {
-            Ok(mut r) => break r.body_mut().read_json::<serde_json::Value>().unwrap(),
-            Err(_) if started.elapsed() < Duration::from_secs(10) => {
-                std::thread::sleep(Duration::from_millis(100))
-            }
-            Err(e) => panic!("venue-sim control did not answer: {e}"),
-        }
-    };
+    let (sim, devices) = VenueSimProcess::start(&toml, &["--auto-close-ms", "0"]);
+    let base = sim.control.clone();
     let listed: Vec<&str> = devices.as_array().unwrap().iter().filter_map(|d| d["device"].as_str()).collect();
     assert!(listed.contains(&"door-entrance") && listed.contains(&"lockers-a"), "{devices}");
 
