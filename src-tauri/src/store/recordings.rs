@@ -403,22 +403,21 @@ pub async fn bookings_holding_room_in(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<BookingSpan>> {
-    Ok(sqlx::query_as(&format!(
-        "{SPAN_SELECT} WHERE b.room_id = $1 AND b.occupied_start_ms > $2 AND b.occupied_start_ms < $3 \
-         AND b.occupied_end_ms > $4 AND b.state IN ('confirmed', 'in_progress', 'completed') \
-         ORDER BY b.occupied_start_ms"
-    ))
-    .bind(room_id)
-    .bind(from_ms - MAX_OCCUPIED_MS)
-    .bind(to_ms)
-    .bind(from_ms)
-    .fetch_all(&mut *w.tx)
-    .await?)
+    holding_room(&mut *w.tx, room_id, from_ms, to_ms).await
 }
 
 /// The same, outside a write transaction.
 pub async fn bookings_holding_room(
     pool: &SqlitePool,
+    room_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<BookingSpan>> {
+    holding_room(pool, room_id, from_ms, to_ms).await
+}
+
+async fn holding_room<'e>(
+    ex: impl sqlx::SqliteExecutor<'e>,
     room_id: &str,
     from_ms: i64,
     to_ms: i64,
@@ -432,7 +431,7 @@ pub async fn bookings_holding_room(
     .bind(from_ms - MAX_OCCUPIED_MS)
     .bind(to_ms)
     .bind(from_ms)
-    .fetch_all(pool)
+    .fetch_all(ex)
     .await?)
 }
 

@@ -257,8 +257,13 @@ async fn remember_booking(s: &Services, id: &str, booking_id: Option<i64>, state
     w.commit().await
 }
 
+/// The booking, or `None` when it no longer exists; any other failure is the workstation's.
 async fn booking_view(s: &Services, id: i64) -> Result<Option<BookingView>> {
-    Ok(s.bookings.booking(id).await.ok())
+    match s.bookings.booking(id).await {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 // ---- sessions and rosters ----------------------------------------------------------------------
