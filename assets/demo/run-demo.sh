@@ -3,7 +3,9 @@
 # session seeded, and stops venue-sim afterwards. Used by `make run` and `make run-headless`.
 set -euo pipefail
 bin=${VENUE_DESK_BIN:-./target/debug}
-"$bin/venue-sim" >"${TMPDIR:-/tmp}/venue-sim.log" 2>&1 &
+# 1280x720 at 25 fps: the demo records its session's cameras, and a workstation-class machine
+# should not spend its cores encoding the simulated 1080p pictures.
+"$bin/venue-sim" --camera-format 1280x720@25 >"${TMPDIR:-/tmp}/venue-sim.log" 2>&1 &
 sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT
 for _ in $(seq 50); do

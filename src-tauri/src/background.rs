@@ -23,6 +23,7 @@ const SILENCE_TIMEOUT_MS: u64 = 40_000;
 
 pub async fn start(s: &Arc<Services>) {
     tokio::spawn(s.uplink.clone().run());
+    tokio::spawn(s.recorder.clone().run());
     let svc = s.clone();
     tokio::spawn(async move {
         let every = Duration::from_secs(u64::from(svc.config.service.pull_interval_minutes) * 60);

@@ -17,6 +17,8 @@ pub enum Command {
     CheckConfig { config: Option<PathBuf> },
     DemoSeed { config: Option<PathBuf> },
     SyncDrain { config: Option<PathBuf> },
+    /// Records the venue's cameras by the schedule, without the window, until stopped.
+    Record { config: Option<PathBuf> },
     /// Checks an export of recordings; `key` is the expected public key (hex, or a key file).
     VerifyExport { dir: PathBuf, key: Option<String> },
 }
@@ -26,6 +28,7 @@ Usage: venue-desk [--config VENUE.toml]                 open the window
        venue-desk [--config VENUE.toml] journal verify  check the journal's hash chain
        venue-desk [--config VENUE.toml] config check    validate the venue file and exit
        venue-desk [--config VENUE.toml] sync drain      send every pending event to the service system now
+       venue-desk [--config VENUE.toml] record          record the cameras by the schedule, without the window (Ctrl-C stops)
        venue-desk demo seed                             today's training session and roster (demo venue only)
        venue-desk verify-export DIR [--key KEY]         check an export of recordings (KEY: the venue's public key, hex or .pem)
 
@@ -55,12 +58,50 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
         ["config", "check"] => Ok(Invocation::Command(Command::CheckConfig { config })),
         ["demo", "seed"] => Ok(Invocation::Command(Command::DemoSeed { config })),
         ["sync", "drain"] => Ok(Invocation::Command(Command::SyncDrain { config })),
+        ["record"] => Ok(Invocation::Command(Command::Record { config })),
         ["verify-export", dir] => Ok(Invocation::Command(Command::VerifyExport { dir: dir.into(), key: None })),
         ["verify-export", dir, "--key", key] | ["verify-export", "--key", key, dir] => {
             Ok(Invocation::Command(Command::VerifyExport { dir: dir.into(), key: Some(key.to_string()) }))
         }
         other => Err(format!("unknown command: {}\n\n{USAGE}", other.join(" "))),
     }
+}
+
+/// A recording-only workstation: recovery, the schedule and retention, as in the window; Ctrl-C or
+/// SIGTERM finishes the open files and exits.
+async fn record(config: Option<PathBuf>) -> i32 {
+    let started = async {
+        let cfg = load_config(config)?;
+        let services = std::sync::Arc::new(
+            crate::Services::open(cfg, std::sync::Arc::new(crate::clock::SystemClock)).await?,
+        );
+        Ok::<_, crate::error::Error>(services)
+    }
+    .await;
+    let services = match started {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}", e.message());
+            return 2;
+        }
+    };
+    let runner = tokio::spawn(services.recorder.clone().run());
+    println!("recording: {} cameras and microphones by the schedule; Ctrl-C stops", services.recorder.status().len());
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    services.recorder.shutdown().await;
+    let _ = runner.await;
+    services.store.close().await;
+    0
 }
 
 /// Loads the venue configuration the same way the window does.
@@ -117,6 +158,10 @@ pub fn run(cmd: Command) -> i32 {
             rt.block_on(drain(config, zh))
         }
         Command::VerifyExport { dir, key } => verify_export(&dir, key.as_deref(), zh),
+        Command::Record { config } => {
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+            rt.block_on(record(config))
+        }
         Command::JournalVerify { config } => {
             let rt =
                 tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");

@@ -34,6 +34,7 @@ pub struct VenueConfig {
     pub evaluation_area: EvaluationArea,
     pub checkin: CheckInRules,
     pub gate: GateRules,
+    pub recording: RecordingRules,
 }
 
 #[derive(Debug, Clone, serde::Serialize, specta::Type)]
@@ -79,6 +80,49 @@ pub struct Device {
     pub active_high: bool,
     /// Inputs: how often the module is read.
     pub poll_ms: u32,
+    /// Cameras and microphones of public areas (seed 6.2: 公共区域 24 小时不间断监控): recorded around
+    /// the clock under `recording.continuous_retention_days`, not only during sessions.
+    pub continuous: bool,
+}
+
+/// 录音录像 — when rooms are recorded and how long recordings are kept.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingRules {
+    /// Off only on training or test workstations that must not record (the cameras stay idle).
+    pub enabled: bool,
+    /// A segment closes at the first key frame after this long.
+    pub segment_seconds: u32,
+    /// Recording starts this long before a session's scheduled start ...
+    pub pre_roll_minutes: u32,
+    /// ... and stops this long after its scheduled end (a session still in progress keeps recording
+    /// until it is closed).
+    pub post_roll_minutes: u32,
+    /// No data for this long raises a video-loss alarm and opens a gap.
+    pub stall_timeout_seconds: u32,
+    /// Session recordings are kept this long (set it to the period the local rules require).
+    pub session_retention_days: u32,
+    /// Recordings of continuous cameras are kept this long, and go first when space runs low.
+    pub continuous_retention_days: u32,
+    /// Below this much free space, continuous recordings are freed oldest-first and an alarm is
+    /// raised if that is not enough.
+    pub min_free_mib: u64,
+}
+
+impl Default for RecordingRules {
+    fn default() -> Self {
+        RecordingRules {
+            enabled: true,
+            segment_seconds: 60,
+            pre_roll_minutes: 5,
+            post_roll_minutes: 10,
+            stall_timeout_seconds: 5,
+            // 15 years, as archives of tendering are commonly kept; venues set their own rule.
+            session_retention_days: 5475,
+            continuous_retention_days: 30,
+            min_free_mib: 20 * 1024,
+        }
+    }
 }
 
 /// 签到 — front-desk rules.
@@ -150,6 +194,21 @@ struct FileTop {
     checkin: FileCheckIn,
     #[serde(default)]
     gate: FileGate,
+    #[serde(default)]
+    recording: FileRecording,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileRecording {
+    enabled: Option<bool>,
+    segment_seconds: Option<Spanned<u32>>,
+    pre_roll_minutes: Option<Spanned<u32>>,
+    post_roll_minutes: Option<Spanned<u32>>,
+    stall_timeout_seconds: Option<Spanned<u32>>,
+    session_retention_days: Option<Spanned<u32>>,
+    continuous_retention_days: Option<Spanned<u32>>,
+    min_free_mib: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -279,6 +338,7 @@ struct FileDevice {
     polarity: Option<Spanned<String>>,
     baud: Option<Spanned<u32>>,
     basic_auth: Option<bool>,
+    continuous: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -522,7 +582,18 @@ pub fn parse(
                 "baud must be a standard rate: 1200, 2400, 4800, 9600, 19200, 38400, 57600 or 115200.".into(),
             ));
         }
+        if let Some(c) = &d.continuous
+            && *c.get_ref()
+            && !matches!(d.kind, DeviceKind::Camera | DeviceKind::Microphone)
+        {
+            return Err(fail(
+                Some(c.span()),
+                "continuous 只适用于摄像机和拾音器。".into(),
+                "continuous applies to cameras and microphones only.".into(),
+            ));
+        }
         devices.push(Device {
+            continuous: d.continuous.as_ref().is_some_and(|c| *c.get_ref()),
             name: d.name.clone().unwrap_or_else(|| id.clone()),
             id,
             kind: d.kind,
@@ -734,7 +805,10 @@ pub fn parse(
         override_seconds: gate_rule(&g.override_seconds, 10, 3, 300, "override_seconds")?,
     };
 
+    let recording = recording_rules(&top.recording, &fail)?;
+
     Ok(VenueConfig {
+        recording,
         source: source.map(Path::to_path_buf),
         code: code.to_string(),
         name: v.name.get_ref().trim().to_string(),
@@ -750,6 +824,49 @@ pub fn parse(
         evaluation_area,
         checkin,
         gate,
+    })
+}
+
+fn recording_rules(
+    f: &FileRecording,
+    fail: &dyn Fn(Option<Range<usize>>, String, String) -> Error,
+) -> Result<RecordingRules> {
+    let d = RecordingRules::default();
+    let rule = |v: &Option<Spanned<u32>>, default: u32, min: u32, max: u32, name: &str| -> Result<u32> {
+        match v {
+            None => Ok(default),
+            Some(x) if (min..=max).contains(x.get_ref()) => Ok(*x.get_ref()),
+            Some(x) => Err(fail(
+                Some(x.span()),
+                format!("recording.{name} 须在 {min} 到 {max} 之间。"),
+                format!("recording.{name} must be between {min} and {max}."),
+            )),
+        }
+    };
+    let min_free_mib = match &f.min_free_mib {
+        None => d.min_free_mib,
+        Some(x) if *x.get_ref() <= 1 << 30 => *x.get_ref(),
+        Some(x) => {
+            return Err(fail(
+                Some(x.span()),
+                "recording.min_free_mib 过大。".into(),
+                "recording.min_free_mib is too large.".into(),
+            ));
+        }
+    };
+    let session_retention_days =
+        rule(&f.session_retention_days, d.session_retention_days, 1, 36_500, "session_retention_days")?;
+    let continuous_retention_days =
+        rule(&f.continuous_retention_days, d.continuous_retention_days, 1, 36_500, "continuous_retention_days")?;
+    Ok(RecordingRules {
+        enabled: f.enabled.unwrap_or(d.enabled),
+        segment_seconds: rule(&f.segment_seconds, d.segment_seconds, 2, 600, "segment_seconds")?,
+        pre_roll_minutes: rule(&f.pre_roll_minutes, d.pre_roll_minutes, 0, 240, "pre_roll_minutes")?,
+        post_roll_minutes: rule(&f.post_roll_minutes, d.post_roll_minutes, 0, 240, "post_roll_minutes")?,
+        stall_timeout_seconds: rule(&f.stall_timeout_seconds, d.stall_timeout_seconds, 2, 60, "stall_timeout_seconds")?,
+        session_retention_days,
+        continuous_retention_days,
+        min_free_mib,
     })
 }
 

@@ -47,6 +47,7 @@ pub struct Services {
     pub alarms: Arc<alerts::Alarms>,
     pub gates: alerts::gate::Gates,
     pub uplink: Arc<sync::Uplink>,
+    pub recorder: Arc<media::recorder::Recorder>,
     watches: std::sync::Mutex<Vec<devices::hik_isapi::WatchHandle>>,
 }
 
@@ -124,7 +125,23 @@ impl Services {
             let key = config.service.app_key_hint.as_deref().unwrap_or("demo-venue");
             uplink.seed_demo_credentials(key, DEMO_SERVICE_SECRET);
         }
+        let recordings = Arc::new(media::Recordings::new(
+            store.clone(),
+            journal.clone(),
+            clock.clone(),
+            config.clone(),
+            vault.clone(),
+        ));
+        let recorder = Arc::new(media::recorder::Recorder::new(
+            recordings,
+            alarms.clone(),
+            store.clone(),
+            clock.clone(),
+            config.clone(),
+            vault.clone(),
+        ));
         Ok(Services {
+            recorder,
             config,
             clock,
             store,

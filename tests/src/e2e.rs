@@ -67,6 +67,11 @@ impl Workstation {
             toml = toml.replace(fixed, &sim.to_string());
         }
         toml.push_str(extra);
+        if !extra.contains("[recording]") {
+            // The demo's cameras are not simulated in these tests: recording them would only raise
+            // video-loss alarms beside what a test looks at.
+            toml = toml.replace("[recording]\n", "[recording]\nenabled = false\n");
+        }
         let file = self.config_dir().join("venue.toml");
         std::fs::create_dir_all(self.config_dir()).unwrap();
         std::fs::write(&file, toml).unwrap();
@@ -104,7 +109,8 @@ pub async fn seed_operators(
 }
 
 impl Workstation {
-    fn env(&self, cmd: &mut Command) {
+    /// Points a command at this workstation's data, configuration and cache directories.
+    pub fn apply_env(&self, cmd: &mut Command) {
         cmd.env("VENUE_DESK_DATA_DIR", self.data_dir())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"))
@@ -115,7 +121,7 @@ impl Workstation {
     /// Runs a terminal subcommand of the app against this workstation's data.
     pub fn cli(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(app_binary());
-        self.env(&mut cmd);
+        self.apply_env(&mut cmd);
         cmd.args(args).env("LANG", "en_US.UTF-8").output().unwrap()
     }
 }
@@ -167,6 +173,11 @@ impl RunningApp {
             std::env::var_os("DISPLAY").is_some(),
             "no DISPLAY: run under Xvfb, e.g. `xvfb-run -a cargo test` (make test does)"
         );
+        // A workstation without a venue file runs the demo venue, here without recording (see
+        // `demo_venue_file`): the demo's cameras are not simulated in tests that do not say so.
+        if !ws.config_dir().join("venue.toml").exists() {
+            ws.demo_venue_file(&[], "");
+        }
         let artifacts = workspace().join("test-artifacts/e2e").join(name);
         let _ = std::fs::remove_dir_all(&artifacts);
         std::fs::create_dir_all(&artifacts).unwrap();
@@ -181,7 +192,7 @@ impl RunningApp {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .process_group(0);
-        ws.env(&mut cmd);
+        ws.apply_env(&mut cmd);
         let driver = DriverGroup(cmd.spawn().expect("start tauri-driver"));
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -3,6 +3,7 @@
 
 pub mod e2e;
 pub mod fixture;
+pub mod media;
 pub mod sims;
 pub mod uplink;
 pub mod webdriver;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tauri::WebviewWindowBuilder;
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
 use tauri::webview::InvokeRequest;
-use venue_desk::commands::{AppState, allow, specta_builder};
+use venue_desk::commands::{AppState, MediaState, allow, specta_builder};
 use venue_desk::domain::operator::Role;
 use venue_desk_tests::fixture::{PASSWORD, Venue};
 
@@ -141,6 +141,29 @@ fn gated() -> Vec<(&'static str, Value, &'static [Role])> {
         ("gate_status", json!({}), allow::ANY_ROLE),
         ("gate_open_once", json!({"gateId": "nope", "reason": "test"}), allow::FRONT_DESK),
         ("restore_from_emergency", json!({"reason": ""}), allow::ADMINISTRATOR),
+        ("recorder_status", json!({}), allow::SUPERVISION),
+        ("recorder_storage", json!({}), allow::SUPERVISION),
+        // Refused for the unknown room after the role check.
+        ("recorder_control", json!({"target": {"kind": "room", "roomId": "nope"}, "start": true, "reason": "test"}), allow::SUPERVISION),
+        // The mock app has no media server: allowed callers get UNAVAILABLE after the role check.
+        ("recordings_timeline", json!({"query": {"kind": "session", "bookingId": 999}}), allow::SUPERVISION),
+        ("media_endpoint", json!({}), allow::SUPERVISION),
+        ("list_holds", json!({"activeOnly": true}), allow::SUPERVISION),
+        // Refused for the unknown project after the role check.
+        (
+            "place_hold",
+            json!({"scope": {"kind": "project", "tenderProjectCode": "NOPE"}, "reason": "test"}),
+            allow::SUPERVISION,
+        ),
+        ("release_hold", json!({"holdId": 999, "reason": "test"}), allow::ADMINISTRATOR),
+        // An export location that does not exist: refused after the role check, nothing written.
+        (
+            "export_start",
+            json!({"projectCode": "NOPE", "parentDir": "/nonexistent/venue-desk", "onUpdate": "__CHANNEL__:7"}),
+            allow::SUPERVISION,
+        ),
+        ("export_cancel", json!({"jobId": 999}), allow::SUPERVISION),
+        ("export_public_key", json!({}), allow::SUPERVISION),
     ]
 }
 
@@ -162,6 +185,7 @@ async fn each_command_refuses_the_roles_it_does_not_allow() {
     let venue = Venue::open().await;
     let app = mock_builder()
         .manage(AppState::Ready(venue.services.clone()))
+        .manage(MediaState::default())
         .invoke_handler(specta_builder::<MockRuntime>().invoke_handler())
         .build(mock_context(noop_assets()))
         .unwrap();

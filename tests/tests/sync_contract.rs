@@ -234,7 +234,7 @@ const GATE_TYPES: &[&str] = &[
 ];
 const PLATFORM_TYPES: &[&str] = &["SERVICE_CREDENTIALS_CHANGED", "PLATFORM_DATA_REFUSED"];
 const RECORDING_TYPES: &[&str] =
-    &["RECORDING_SEGMENT_CLOSED", "RECORDING_GAP", "LEGAL_HOLD_PLACED", "LEGAL_HOLD_RELEASED"];
+    &["RECORDING_SEGMENT_CLOSED", "RECORDING_GAP", "RECORDING_CONTROLLED", "RECORDING_PURGED", "LEGAL_HOLD_PLACED", "LEGAL_HOLD_RELEASED"];
 /// Upward types no scenario can produce, each with the reason. None today.
 const NOT_PRODUCIBLE: &[(&str, &str)] = &[];
 
@@ -767,6 +767,16 @@ async fn recording_and_legal_hold_events_validate() {
     .await
     .unwrap();
     rec.release_hold(&admin, held.id, "调查结束，监察室函告").await.unwrap();
+    // A supervisor's manual start and stop (the camera is not simulated here: the start only has to
+    // be journaled).
+    use venue_desk::media::recorder::ControlTarget;
+    let cam = ControlTarget::Camera { camera_id: "cam-pb1-a".into() };
+    s.recorder.control(&supervisor(), &cam, true, "现场核查").await.unwrap();
+    s.recorder.control(&supervisor(), &cam, false, "核查结束").await.unwrap();
+    // Fifteen years on, retention purges the segment outside the held session.
+    v.clock.advance(chrono::Duration::days(5480));
+    let freed = rec.apply_retention(&s.alarms).await.unwrap();
+    assert_eq!((freed.segments, freed.held), (1, 1), "{freed:?}");
 
     check_outbox(&v, RECORDING_TYPES).await;
 }

@@ -9,7 +9,7 @@ type TagType = 'primary' | 'success' | 'warning' | 'danger' | 'info'
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, major: 1, minor: 2 }
 const STATE_TAG: Record<AlarmState, TagType> = { raised: 'danger', acknowledged: 'warning', cleared: 'success' }
 const PHASE_TAG: Record<GatePhase, TagType> = { normal: 'success', alarm: 'danger', clearing: 'warning', overrideOnce: 'primary', emergency: 'danger' }
-const KINDS: Record<AlarmKind, true> = { gateDetection: true, doorForced: true, doorHeldOpen: true, deviceOffline: true, fireAlarm: true, videoLoss: true }
+const KINDS: Record<AlarmKind, true> = { gateDetection: true, doorForced: true, doorHeldOpen: true, deviceOffline: true, fireAlarm: true, videoLoss: true, storageLow: true }
 const MODES: Record<DoorMode, true> = { normal: true, heldClosed: true, released: true }
 
 /** Highest first. */

@@ -571,6 +571,114 @@ async syncPlatformInbox() : Promise<Result<PlatformInbox, AppError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Every camera and microphone: recording or not, why, bitrate, last data, problem.
+ */
+async recorderStatus() : Promise<Result<CameraRecording[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("recorder_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The recordings disk: free space, the minimum kept free, what recordings take.
+ */
+async recorderStorage() : Promise<Result<StorageView, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("recorder_storage") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A supervisor starts (`start = true`) or stops recording of a room or a camera, with a reason.
+ */
+async recorderControl(target: ControlTarget, start: boolean, reason: string) : Promise<Result<CameraRecording[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("recorder_control", { target, start, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async recordingsTimeline(query: TimelineQuery) : Promise<Result<Timeline, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("recordings_timeline", { query }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async mediaEndpoint() : Promise<Result<MediaEndpoint, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("media_endpoint") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async listHolds(activeOnly: boolean) : Promise<Result<HoldView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_holds", { activeOnly }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async placeHold(scope: HoldScope, reason: string) : Promise<Result<HoldView, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("place_hold", { scope, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async releaseHold(holdId: number, reason: string) : Promise<Result<HoldView, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("release_hold", { holdId, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Starts exporting a project into a new directory inside `parent_dir` (the exports directory when
+ * empty). Progress and the outcome arrive on `on_update`.
+ */
+async exportStart(projectCode: string, parentDir: string | null, onUpdate: TAURI_CHANNEL<ExportUpdate>) : Promise<Result<ExportStarted, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_start", { projectCode, parentDir, onUpdate }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Cancels a running export; false when it had already finished.
+ */
+async exportCancel(jobId: number) : Promise<Result<boolean, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_cancel", { jobId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The venue's Ed25519 public key (hex), which the venue publishes so investigators can check the
+ * key that comes with an export.
+ */
+async exportPublicKey() : Promise<Result<string, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_public_key") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -618,7 +726,11 @@ export type AlarmKind =
 /**
  * 视频丢失 (recording issue)
  */
-"videoLoss"
+"videoLoss" | 
+/**
+ * 录像存储空间不足 — the recordings disk is below its minimum free space after retention.
+ */
+"storageLow"
 export type AlarmState = 
 /**
  * Active and not yet answered by anyone.
@@ -761,6 +873,26 @@ export type BreakKind =
  */
 "content_altered"
 /**
+ * One camera or microphone on the status screen.
+ */
+export type CameraRecording = { cameraId: string; name: string; 
+/**
+ * "camera" or "microphone".
+ */
+kind: string; roomId: string | null; roomName: string | null; continuous: boolean; 
+/**
+ * Why it records now; `None` when it does not.
+ */
+why: Why | null; live: Live; 
+/**
+ * `live.last_data_ms` in venue time (RFC 3339).
+ */
+lastDataAt: string | null; 
+/**
+ * A supervisor's manual start or stop in force, and when it was made (venue time).
+ */
+manual: Override | null; manualAt: string | null }
+/**
  * The one roster entry the front desk found by ID number.
  */
 export type CheckInCandidate = { entryId: number; name: string; 
@@ -802,6 +934,10 @@ revoked: string[];
  * Controllers that could not be reached: reconciliation removes the credential when they return.
  */
 pending: string[] }
+/**
+ * What a manual start or stop applies to.
+ */
+export type ControlTarget = { kind: "room"; roomId: string } | { kind: "camera"; cameraId: string }
 export type CountRow = { purpose: Purpose; category: TradingCategory; sessions: number }
 export type DeviceHealthView = { id: string; name: string; kind: string; driver: string; address: string; state: DeviceState; lastContactAt: string | null; lastError: string | null; 
 /**
@@ -859,9 +995,53 @@ export type ErrorKind = "INVALID_ARGUMENT" | "NOT_FOUND" | "ALREADY_EXISTS" | "C
  */
 "ACCOUNT_LOCKED" | "PERMISSION_DENIED" | "UNAVAILABLE" | "DATA_LOSS" | "INTERNAL"
 /**
+ * How far an export is.
+ */
+export type ExportProgress = { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number }
+export type ExportReport = { dir: string; sessions: number; segments: number; files: number; bytes: number; 
+/**
+ * SHA-256 of manifest.json.
+ */
+manifestSha256: string; 
+/**
+ * The venue's Ed25519 public key (hex).
+ */
+publicKey: string; 
+/**
+ * Segments whose file was missing or no longer matched the index when exported: the export
+ * keeps the indexed hashes, so `verify-export` names them. Empty when all is well.
+ */
+problems: string[] }
+/**
+ * A started export, as the command answers it.
+ */
+export type ExportStarted = { jobId: number; dir: string }
+export type ExportState = "running" | "done" | "cancelled" | "failed"
+/**
+ * What the window hears about an export.
+ */
+export type ExportUpdate = { jobId: number; projectCode: string; dir: string; state: ExportState; progress: ExportProgress; 
+/**
+ * When done.
+ */
+report: ExportReport | null; 
+/**
+ * When failed: what went wrong and what to do, in the UI's language.
+ */
+error: string | null }
+/**
  * Pushed to the UI whenever a locker or device changes, so the grids stay live without polling.
  */
 export type FrontDeskChanged = { lockers: boolean; devices: boolean; rollCall: boolean }
+export type GapView = { id: number; cameraId: string; roomId: string | null; fromMs: number; 
+/**
+ * `None` while the gap is open.
+ */
+toMs: number | null; 
+/**
+ * Venue time, RFC 3339.
+ */
+from: string; to: string | null; reason: string }
 /**
  * Where the interlock stands for one gate.
  */
@@ -900,6 +1080,23 @@ doorMode: DoorMode | null; doorError: string | null; alarmId: number | null;
  */
 awaitingAcknowledgement: boolean }
 export type Granularity = "day" | "week" | "month"
+/**
+ * What a hold covers.
+ */
+export type HoldScope = 
+/**
+ * Every session of the project (TENDER_PROJECT_CODE), in every room, now and later.
+ */
+{ kind: "project"; tenderProjectCode: string } | 
+/**
+ * One session.
+ */
+{ kind: "booking"; bookingId: number } | 
+/**
+ * A time range (UTC ms, `[from, to)`) of one room, or of every camera when `room_id` is `None`.
+ */
+{ kind: "range"; roomId: string | null; fromMs: number; toMs: number }
+export type HoldView = { id: number; scope: HoldScope; reason: string; createdBy: string; createdAt: string; active: boolean; releasedBy: string | null; releasedAt: string | null; releaseReason: string | null }
 /**
  * Announced after a record is durable, for screens that follow the journal live.
  */
@@ -975,6 +1172,26 @@ export type LinkState =
  */
 "misconfigured"
 /**
+ * Live figures of a camera thread, read by the status screen.
+ */
+export type Live = { state: RecState; bitrateKbps: number | null; 
+/**
+ * UTC epoch ms of the last buffer received.
+ */
+lastDataMs: number | null; 
+/**
+ * The file being written, relative to the recordings directory.
+ */
+segment: string | null; segmentStartMs: number | null; 
+/**
+ * The last problem, in words, while it lasts.
+ */
+problem: string | null; 
+/**
+ * Video, audio or both, as the camera's SDP offered them.
+ */
+streams: string[] }
+/**
  * The language messages are rendered in. One window, one operator: a process-wide setting is
  * enough, and it lets `Serialize` pick the text without threading a locale through every call.
  */
@@ -1007,6 +1224,14 @@ lock: LockState | null; occupantMasked: string | null; faultReason: string | nul
  * Where a sign-in stands after the password.
  */
 export type LoginStep = { step: "signed_in"; session: SessionView } | { step: "second_factor_required" } | { step: "enrolment_required"; enrolment: Enrolment }
+/**
+ * What a player needs to build URLs: the server's base and the token every request carries.
+ */
+export type MediaEndpoint = { 
+/**
+ * e.g. `http://127.0.0.1:39211`
+ */
+baseUrl: string; token: string }
 export type NewOperatorInput = { username: string; displayName: string; role: Role; password: string }
 export type OccupancyRow = { 
 /**
@@ -1019,6 +1244,14 @@ export type OperatorView = { id: number; username: string; displayName: string; 
  */
 lockedUntil: string | null; secondFactorEnrolled: boolean; createdAt: string }
 export type Outcome = "ok" | "denied" | "failed"
+/**
+ * A supervisor's decision about one camera.
+ */
+export type Override = { action: "start"; by: string; reason: string; atMs: number } | 
+/**
+ * `scheduled`: what the schedule wanted when the stop was made.
+ */
+{ action: "stop"; by: string; reason: string; atMs: number; scheduled: Why | null }
 export type ParkedEvent = { seq: number; eventId: string; eventType: string; occurredAt: string; subject: string; code: string; reason: string; parkedAt: string | null; attempts: number }
 export type PlatformBookingView = { platformBookingId: string; bookingId: number | null; 
 /**
@@ -1077,6 +1310,22 @@ export type Purpose =
  * 拍卖
  */
 "auction"
+/**
+ * The state of one camera's recording, as the status screen shows it.
+ */
+export type RecState = 
+/**
+ * Not wanted by the schedule.
+ */
+"idle" | 
+/**
+ * Opening the stream (first time, or again after a loss).
+ */
+"connecting" | "recording" | 
+/**
+ * No data: a gap is open and the thread is reconnecting.
+ */
+"lost"
 export type ReconcileDeviceReport = { deviceId: string; deviceName: string; 
 /**
  * Person keys removed because no active check-in justifies them.
@@ -1205,6 +1454,14 @@ export type Statistics = { occupancy: OccupancyRow[]; occupancyByKind: KindOccup
  * Minutes a room is open for bookings per day, the denominator of occupancy.
  */
 openMinutesPerDay: number }
+/**
+ * The recordings directory's disk.
+ */
+export type StorageView = { path: string; freeBytes: number | null; totalBytes: number | null; 
+/**
+ * Below this, continuous recordings are freed and an alarm is raised.
+ */
+minFreeBytes: number; recordedBytes: number; enabled: boolean }
 export type SyncStatus = { state: LinkState; problem: LinkProblem | null; baseUrl: string; plainHttp: boolean; 
 /**
  * The app key in use (never the secret).
@@ -1214,6 +1471,65 @@ appKey: string | null; appKeyHint: string | null; keyring: string; backlog: numb
  * While draining: the backlog when the drain began, and how much of it has gone.
  */
 drainTotal: number; drainDone: number; parked: number; lastPullAt: string | null; pullProblem: string | null }
+export type Timeline = { roomId: string; roomName: string; fromMs: number; toMs: number; 
+/**
+ * Venue time, RFC 3339.
+ */
+from: string; to: string; 
+/**
+ * The session asked for (`Session` queries).
+ */
+session: TimelineSession | null; 
+/**
+ * Every session of the room in the span.
+ */
+sessions: TimelineSession[]; 
+/**
+ * Cameras first, then microphones, in the venue file's order; then any device that recorded
+ * in the room but is no longer listed for it.
+ */
+tracks: Track[] }
+/**
+ * What to show.
+ */
+export type TimelineQuery = 
+/**
+ * One session: its room, over the span its recordings are taken from (set-up and clean-up
+ * included, where pre-roll and post-roll fall).
+ */
+{ kind: "session"; bookingId: number } | 
+/**
+ * One room over one calendar day of the venue (`YYYY-MM-DD`, venue time).
+ */
+{ kind: "day"; roomId: string; date: string } | 
+/**
+ * One room over `[from_ms, to_ms)` (UTC ms).
+ */
+{ kind: "range"; roomId: string; fromMs: number; toMs: number }
+export type TimelineSegment = { id: number; startMs: number; endMs: number; 
+/**
+ * Where the player fetches it; `None` once retention has removed the file.
+ */
+url: string | null; purged: boolean; 
+/**
+ * Indexed at start-up after a crash.
+ */
+recovered: boolean }
+export type TimelineSession = { bookingId: number; tenderProjectCode: string; projectName: string; bidSectionCodes: string[]; purpose: string; state: string; startMs: number; endMs: number; 
+/**
+ * The span recordings are taken from (the booking's hold on the room).
+ */
+recordedFromMs: number; recordedToMs: number; 
+/**
+ * Venue time, RFC 3339.
+ */
+start: string; end: string }
+export type Track = { deviceId: string; name: string; kind: TrackKind; 
+/**
+ * In time order.
+ */
+segments: TimelineSegment[]; gaps: GapView[] }
+export type TrackKind = "camera" | "microphone"
 /**
  * 交易分类 — the trading category of a project.
  */
@@ -1248,6 +1564,22 @@ export type VerifyReport = { ok: boolean;
  * Records checked (up to the break, when there is one).
  */
 count: number; headHash: string | null; brokenAtSeq: number | null; breakKind: BreakKind | null }
+/**
+ * Why a camera records.
+ */
+export type Why = 
+/**
+ * A session of the camera's room (its booking), pre- and post-roll included.
+ */
+{ kind: "session"; bookingId: number; projectCode: string } | 
+/**
+ * A camera of a public area: always.
+ */
+{ kind: "continuous" } | 
+/**
+ * A supervisor started it by hand.
+ */
+{ kind: "manual" }
 /**
  * 功能分区 — public service, transaction, or the evaluation area behind access control.
  */
@@ -1314,4 +1646,4 @@ function __makeEvents__<T extends Record<string, any>>(
 }
 
 /** Every kind of journal record. */
-export const JOURNAL_KINDS = ["app.started", "operator.first_admin", "operator.login", "operator.logout", "operator.locked_out", "operator.session_locked", "operator.session_unlocked", "operator.totp_enrolled", "operator.password_changed", "operator.created", "operator.disabled", "operator.enabled", "operator.password_reset", "operator.role_changed", "operator.totp_reset", "operator.access_denied", "journal.verified", "room.synced", "room.updated", "project.saved", "booking.created", "booking.changed", "booking.state_changed", "booking.cancelled", "statistics.exported", "device.health", "device.password_set", "roster.imported", "roster.substitute_added", "roster.purged", "checkin.not_found", "checkin.checked_in", "checkin.cancelled", "checkin.checked_out", "checkin.left_area", "checkin.reentry_approved", "locker.opened", "locker.released", "locker.fault", "credentials.reconciled", "door.event", "rollcall.exported", "alarm.raised", "alarm.acknowledged", "alarm.cleared", "alarm.muted", "alarm.unmuted", "gate.open_once", "door.mode", "emergency.release", "emergency.restored", "sync.credentials_changed", "sync.event_parked", "sync.event_requeued", "sync.platform_data_refused", "recording.segment_closed", "recording.gap", "recording.exported", "legal_hold.placed", "legal_hold.released"] as const
+export const JOURNAL_KINDS = ["app.started", "operator.first_admin", "operator.login", "operator.logout", "operator.locked_out", "operator.session_locked", "operator.session_unlocked", "operator.totp_enrolled", "operator.password_changed", "operator.created", "operator.disabled", "operator.enabled", "operator.password_reset", "operator.role_changed", "operator.totp_reset", "operator.access_denied", "journal.verified", "room.synced", "room.updated", "project.saved", "booking.created", "booking.changed", "booking.state_changed", "booking.cancelled", "statistics.exported", "device.health", "device.password_set", "roster.imported", "roster.substitute_added", "roster.purged", "checkin.not_found", "checkin.checked_in", "checkin.cancelled", "checkin.checked_out", "checkin.left_area", "checkin.reentry_approved", "locker.opened", "locker.released", "locker.fault", "credentials.reconciled", "door.event", "rollcall.exported", "alarm.raised", "alarm.acknowledged", "alarm.cleared", "alarm.muted", "alarm.unmuted", "gate.open_once", "door.mode", "emergency.release", "emergency.restored", "sync.credentials_changed", "sync.event_parked", "sync.event_requeued", "sync.platform_data_refused", "recording.segment_closed", "recording.gap", "recording.controlled", "recording.purged", "recording.exported", "legal_hold.placed", "legal_hold.released"] as const

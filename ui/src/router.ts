@@ -21,6 +21,9 @@ import AttendanceView from './views/AttendanceView.vue'
 import DevicesView from './views/DevicesView.vue'
 import AlarmsView from './views/AlarmsView.vue'
 import SyncView from './views/SyncView.vue'
+import RecorderView from './views/RecorderView.vue'
+import PlaybackView from './views/PlaybackView.vue'
+import EvidenceView from './views/EvidenceView.vue'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -63,6 +66,9 @@ export const router = createRouter({
         { path: 'devices', name: 'devices', component: DevicesView },
         { path: 'alarms', name: 'alarms', component: AlarmsView },
         { path: 'sync', name: 'sync', component: SyncView, meta: { roles: ['administrator'] } },
+        { path: 'recording', name: 'recording', component: RecorderView, meta: { roles: SUPERVISION } },
+        { path: 'playback', name: 'playback', component: PlaybackView, meta: { roles: SUPERVISION } },
+        { path: 'evidence', name: 'evidence', component: EvidenceView, meta: { roles: SUPERVISION } },
         {
           path: 'statistics',
           name: 'statistics',

@@ -49,6 +49,7 @@ impl AlarmKind {
             Self::DeviceOffline => "device_offline",
             Self::FireAlarm => "fire_alarm",
             Self::VideoLoss => "video_loss",
+            Self::StorageLow => "storage_low",
         }
     }
 
@@ -60,6 +61,7 @@ impl AlarmKind {
             Self::DeviceOffline,
             Self::FireAlarm,
             Self::VideoLoss,
+            Self::StorageLow,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -68,7 +70,7 @@ impl AlarmKind {
     pub fn severity(self) -> Severity {
         match self {
             Self::FireAlarm => Severity::Critical,
-            Self::GateDetection | Self::DoorForced | Self::VideoLoss => Severity::Major,
+            Self::GateDetection | Self::DoorForced | Self::VideoLoss | Self::StorageLow => Severity::Major,
             Self::DoorHeldOpen | Self::DeviceOffline => Severity::Minor,
         }
     }
@@ -104,6 +106,13 @@ impl AlarmKind {
             Self::VideoLoss => (
                 format!("{source}视频丢失。录像出现中断，请检查摄像机和网络。"),
                 format!("{source} lost video; the recording has a gap. Check the camera and its network."),
+            ),
+            Self::StorageLow => (
+                "录像存储空间不足：已按保存策略清理仍不够。录像仍在继续，请尽快扩容或将已过保存期的录像归档。"
+                    .to_string(),
+                "Recording storage is low even after retention freed what it may. Recording continues; add space or \
+                 archive recordings past their retention soon."
+                    .to_string(),
             ),
         }
     }

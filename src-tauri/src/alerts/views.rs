@@ -28,6 +28,8 @@ pub enum AlarmKind {
     FireAlarm,
     /// 视频丢失 (recording issue)
     VideoLoss,
+    /// 录像存储空间不足 — the recordings disk is below its minimum free space after retention.
+    StorageLow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

@@ -49,7 +49,16 @@ pub fn run(cli_config: Option<PathBuf>) -> i32 {
         AppState::Ready(s) => Some(s.clone()),
         AppState::Failed(_) => None,
     };
+    // The loopback server the playback screen's <video> elements read segments from. Without it
+    // the app still runs; playback then says why it cannot.
+    let media = services.as_ref().and_then(|s| {
+        let _rt = tauri::async_runtime::handle().inner().enter();
+        crate::media::serve::MediaServer::start(&crate::media::Recordings::from_services(s))
+            .inspect_err(|e| tracing::error!(error = %e, "media server did not start"))
+            .ok()
+    });
 
+    let recorder = services.as_ref().map(|s| s.recorder.clone());
     let specta = commands::specta_builder::<tauri::Wry>();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -64,6 +73,7 @@ pub fn run(cli_config: Option<PathBuf>) -> i32 {
         .invoke_handler(specta.invoke_handler())
         .setup(move |app| {
             specta.mount_events(app);
+            app.manage(commands::MediaState { server: media, exports: Default::default() });
             if let Some(s) = services {
                 forward(app.handle().clone(), s.journal.subscribe());
                 forward(app.handle().clone(), s.checkins.subscribe());
@@ -71,7 +81,15 @@ pub fn run(cli_config: Option<PathBuf>) -> i32 {
             }
             Ok(())
         })
-        .run(tauri::generate_context!());
+        .build(tauri::generate_context!());
+    let result = result.map(|app| {
+        app.run(move |_, event| {
+            // The files being recorded are finished and indexed before the process ends.
+            if let (tauri::RunEvent::Exit, Some(r)) = (&event, &recorder) {
+                tauri::async_runtime::block_on(r.shutdown());
+            }
+        })
+    });
     match result {
         Ok(()) => 0,
         Err(e) => {

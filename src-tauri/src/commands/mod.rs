@@ -6,6 +6,8 @@ mod bookings;
 mod checkin;
 mod journal;
 mod operators;
+mod recorder;
+mod recordings;
 mod session;
 mod sync;
 mod system;
@@ -32,6 +34,14 @@ pub mod allow {
     pub const FRONT_DESK: &[Role] = &[Role::FrontDesk, Role::Supervisor, Role::Administrator];
     /// Rosters, substitutes, re-entry and reconciliation.
     pub const SUPERVISION: &[Role] = &[Role::Supervisor, Role::Administrator];
+}
+
+/// Tauri-managed state of the playback and export screens: the loopback media server (absent when
+/// it could not start) and the exports running.
+#[derive(Default)]
+pub struct MediaState {
+    pub server: Option<crate::media::serve::MediaServer>,
+    pub exports: crate::media::export_jobs::ExportJobs,
 }
 
 /// Tauri-managed state: the services, or why they could not start.
@@ -127,6 +137,17 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             sync::sync_retry_parked,
             sync::sync_pull_now,
             sync::sync_platform_inbox,
+            recorder::recorder_status,
+            recorder::recorder_storage,
+            recorder::recorder_control,
+            recordings::recordings_timeline,
+            recordings::media_endpoint,
+            recordings::list_holds,
+            recordings::place_hold,
+            recordings::release_hold,
+            recordings::export_start,
+            recordings::export_cancel,
+            recordings::export_public_key,
         ])
         .events(tauri_specta::collect_events![
             crate::journal::JournalAppended,

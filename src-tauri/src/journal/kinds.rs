@@ -102,6 +102,10 @@ event_kinds! {
     RecordingSegmentClosed => "recording.segment_closed", Some("RECORDING_SEGMENT_CLOSED");
     /// A camera stopped delivering (the gap opens) or delivered again (it closes).
     RecordingGap => "recording.gap", Some("RECORDING_GAP");
+    /// A supervisor started or stopped recording by hand, with the reason.
+    RecordingControlled => "recording.controlled", Some("RECORDING_CONTROLLED");
+    /// Retention removed a camera's segment files (the index rows stay, marked purged).
+    RecordingsPurged => "recording.purged", Some("RECORDING_PURGED");
     /// 一项一档 — a project's recordings exported with their signed manifest.
     RecordingsExported => "recording.exported", None;
     /// 证据保全 — segments kept whatever the retention policy says.

@@ -15,13 +15,18 @@ use crate::store::recordings::{self as db, HoldRow, NewHold, SegmentRow};
 
 /// What a hold covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+// Field renaming per variant, not `rename_all_fields`: specta ignores the latter, and the
+// TypeScript bindings would name the fields in snake_case while serde expects camelCase.
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum HoldScope {
     /// Every session of the project (TENDER_PROJECT_CODE), in every room, now and later.
+    #[serde(rename_all = "camelCase")]
     Project { tender_project_code: String },
     /// One session.
+    #[serde(rename_all = "camelCase")]
     Booking { booking_id: i64 },
     /// A time range (UTC ms, `[from, to)`) of one room, or of every camera when `room_id` is `None`.
+    #[serde(rename_all = "camelCase")]
     Range { room_id: Option<String>, from_ms: i64, to_ms: i64 },
 }
 

@@ -2,19 +2,33 @@
 //! recording, legal holds, the per-project export (一项一档) signed with the venue's Ed25519 key, and
 //! the verifier investigators run on an export.
 //!
-//! The recorder (GStreamer) writes the segment files; everything here works on closed files only:
+//! Recording itself: `schedule` (which cameras record now and why), `capture` (one GStreamer
+//! pipeline per camera writing Matroska segments), `recorder` (runs them, indexes what they close,
+//! records gaps and raises alarms), `recovery` (files a crash left unindexed) and `retention`.
+//!
+//! On closed files:
 //! - `chain`:  `Recordings::index_segment` — fsync, hash, chain, index, journal, outbox (one commit);
 //! - `gaps`:   `open_gap` / `close_gap` / `record_gap` — when a camera goes silent and comes back;
 //! - `holds`:  legal holds on a project, a session or a time range, and `is_held` for retention;
 //! - `export`: a project's segments, manifest, SHA256SUMS and signature in a directory;
-//! - `verify`: `verify_export`, also behind `venue-desk verify-export DIR`.
+//! - `verify`: `verify_export`, also behind `venue-desk verify-export DIR`;
+//! - `playback`: a room's timeline (segments, gaps, sessions) for the player;
+//! - `serve`:  the loopback HTTP server the player reads segments from (token, byte ranges).
 //!
 //! The formats are specified in docs/recording-integrity.md.
 
+pub mod capture;
 pub mod chain;
 pub mod export;
+pub mod export_jobs;
 pub mod gaps;
 pub mod holds;
+pub mod playback;
+pub mod recorder;
+pub mod recovery;
+pub mod retention;
+pub mod schedule;
+pub mod serve;
 pub mod verify;
 
 use std::path::PathBuf;

@@ -7,6 +7,7 @@ pub mod bookings;
 pub mod checkin;
 pub mod journal;
 pub mod operators;
+pub mod recorder;
 pub mod recordings;
 pub mod sync;
 

@@ -447,3 +447,55 @@ pub async fn journal_mentioning(pool: &SqlitePool, text: &str) -> Result<Vec<Jou
     .fetch_all(pool)
     .await?)
 }
+
+// ---- what playback reads ----------------------------------------------------------------------
+
+/// A session as the playback timeline shows it: the booking, its hold on the room and its project.
+#[derive(Debug, Clone, FromRow)]
+pub struct PlaybackSessionRow {
+    pub id: i64,
+    pub room_id: String,
+    pub purpose: String,
+    pub state: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub occupied_start_ms: i64,
+    pub occupied_end_ms: i64,
+    pub tender_project_code: String,
+    pub project_name: String,
+    /// Joined by U+001F.
+    pub sections: Option<String>,
+}
+
+const PLAYBACK_SESSION_SELECT: &str = "SELECT b.id, b.room_id, b.purpose, b.state, b.start_ms, b.end_ms, \
+     b.occupied_start_ms, b.occupied_end_ms, p.tender_project_code, p.name AS project_name, \
+     (SELECT GROUP_CONCAT(bid_section_code, char(31)) FROM booking_sections s WHERE s.booking_id = b.id) AS sections \
+     FROM bookings b JOIN projects p ON p.id = b.project_id";
+
+pub async fn playback_session(pool: &SqlitePool, booking_id: i64) -> Result<Option<PlaybackSessionRow>> {
+    Ok(sqlx::query_as(&format!("{PLAYBACK_SESSION_SELECT} WHERE b.id = $1"))
+        .bind(booking_id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Sessions (confirmed, under way or completed) holding the room somewhere in `[from_ms, to_ms)`,
+/// by start; the index scan is bounded by `MAX_OCCUPIED_MS` as in `bookings_holding_room`.
+pub async fn playback_sessions_in_room(
+    pool: &SqlitePool,
+    room_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<PlaybackSessionRow>> {
+    Ok(sqlx::query_as(&format!(
+        "{PLAYBACK_SESSION_SELECT} WHERE b.room_id = $1 AND b.occupied_start_ms > $2 AND b.occupied_start_ms < $3 \
+         AND b.occupied_end_ms > $4 AND b.state IN ('confirmed', 'in_progress', 'completed') \
+         ORDER BY b.occupied_start_ms"
+    ))
+    .bind(room_id)
+    .bind(from_ms - MAX_OCCUPIED_MS)
+    .bind(to_ms)
+    .bind(from_ms)
+    .fetch_all(pool)
+    .await?)
+}

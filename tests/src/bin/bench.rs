@@ -7,6 +7,8 @@
 //!   P1  check-in end to end against the simulators vs the device round trips alone
 //!   P3  detector gate input active -> entrance door hold command received, with the poll period
 //!   P6  a backlog of 100,000 events drained to the reference receiver vs one request per event
+//!   P4  recording CPU per 1080p30 stream vs a bare gst-launch splitmuxsink of the same stream, and
+//!       16 streams recorded at once: frames kept
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -46,6 +48,18 @@ fn main() {
     }
     if wanted("P6") {
         rows.push(rt.block_on(p6_sync_drain(100_000, 3_000)));
+    }
+    if wanted("P4") {
+        match p4_recording(30, 16) {
+            Ok(r) => rows.extend(r),
+            Err(e) => rows.push(Row {
+                id: "P4",
+                what: "recording CPU per 1080p30 stream".into(),
+                figure: format!("not measured: {e}"),
+                target: "≤ 1.2× bare gst-launch",
+                baseline: "-".into(),
+            }),
+        }
     }
     if wanted("P7") {
         match p7_startup(5) {
@@ -588,6 +602,186 @@ fn p7_startup(runs: usize) -> Result<Vec<Row>, String> {
                 names.join(", ")
             ),
             target: "reported",
+            baseline: "-".into(),
+        },
+    ])
+}
+
+/// CPU seconds (user + system) used so far by `pid` and its descendants.
+fn cpu_seconds(pid: u32) -> f64 {
+    let ticks = 100.0; // USER_HZ on Linux
+    let mut total = 0u64;
+    let mut stack = vec![pid];
+    let mut all = Vec::new();
+    while let Some(p) = stack.pop() {
+        all.push(p);
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat"))
+                && let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r)
+                && rest.split_whitespace().nth(1).and_then(|pp| pp.parse::<u32>().ok()) == Some(p)
+            {
+                stack.push(child);
+            }
+        }
+    }
+    for p in all {
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat"))
+            && let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r)
+        {
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            // utime and stime are fields 14 and 15 of stat; `rest` starts at field 3.
+            total += f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            total += f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    total as f64 / ticks
+}
+
+/// The demo venue with its RTSP port moved to `port`, recording on, `cameras` extra continuous
+/// cameras of public areas all reading `url` (one encoder in the simulator serves them all: the
+/// recorder's work per stream is the same whatever the source).
+fn p4_venue(port: u16, url: &str, cameras: usize, code: &str) -> String {
+    let mut toml = venue_desk::config::DEMO_VENUE_TOML.replace("127.0.0.1:18554", &format!("127.0.0.1:{port}"));
+    toml = toml.replace("code = \"DEMO-01\"", &format!("code = \"{code}\""));
+    for i in 0..cameras {
+        toml.push_str(&format!(
+            "\n[[devices]]\nid = \"cam-bench-{i}\"\nkind = \"camera\"\ndriver = \"rtsp\"\naddress = \"{url}\"\ncontinuous = true\n"
+        ));
+    }
+    toml
+}
+
+struct Spawned(std::process::Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// P4: the recorder (`venue-desk record`, one continuous camera) and a bare gst-launch pipeline
+/// record the same simulated 1080p30 stream side by side for `secs`; then `streams` cameras at once,
+/// with the frames each kept.
+fn p4_recording(secs: u64, streams: usize) -> Result<Vec<Row>, String> {
+    let bin_dir = std::env::current_exe().map_err(|e| e.to_string())?.parent().unwrap().to_path_buf();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let port = venue_desk_tests::e2e::free_port();
+    let url = format!("rtsp://127.0.0.1:{port}/kb-1/front/main");
+    let sim_file = dir.path().join("sim.toml");
+    std::fs::write(&sim_file, p4_venue(port, &url, 0, "BENCH-SIM")).map_err(|e| e.to_string())?;
+    let control = format!("127.0.0.1:{}", venue_desk_tests::e2e::free_port());
+    let _sim = Spawned(
+        Command::new(bin_dir.join("venue-sim"))
+            .args(["--config", sim_file.to_str().unwrap(), "--control", &control])
+            .env("VENUE_DESK_DATA_DIR", dir.path().join("sim"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("venue-sim: {e}"))?,
+    );
+    std::thread::sleep(Duration::from_secs(2));
+
+    let record = |name: &str, cameras: usize| -> Result<(Spawned, PathBuf), String> {
+        let data = dir.path().join(name);
+        std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+        let file = data.join("venue.toml");
+        std::fs::write(&file, p4_venue(port, &url, cameras, &format!("BENCH-{}", std::process::id())))
+            .map_err(|e| e.to_string())?;
+        let child = Command::new(bin_dir.join("venue-desk"))
+            .args(["--config", file.to_str().unwrap(), "record"])
+            .env("VENUE_DESK_DATA_DIR", &data)
+            .env("XDG_CONFIG_HOME", data.join("config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("venue-desk record: {e}"))?;
+        Ok((Spawned(child), data.join("recordings")))
+    };
+
+    // One stream: ours and the bare pipeline, side by side on the same stream.
+    let base_dir = dir.path().join("baseline");
+    std::fs::create_dir_all(&base_dir).map_err(|e| e.to_string())?;
+    let baseline = Spawned(
+        Command::new("gst-launch-1.0")
+            .args(["-q", "rtspsrc", &format!("location={url}"), "protocols=tcp", "!", "rtph264depay", "!", "h264parse", "!"])
+            .args(["splitmuxsink", "muxer-factory=matroskamux", "max-size-time=60000000000"])
+            .arg(format!("location={}/seg%05d.mkv", base_dir.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("gst-launch-1.0: {e}"))?,
+    );
+    // The same with the audio branch our recorder also writes.
+    let with_audio = Spawned(
+        Command::new("gst-launch-1.0")
+            .args(["-q", "rtspsrc", "name=s", &format!("location={url}"), "protocols=tcp"])
+            .args(["s.", "!", "application/x-rtp,media=video", "!", "rtph264depay", "!", "h264parse", "!", "m.video"])
+            .args(["s.", "!", "application/x-rtp,media=audio", "!", "rtpmp4gdepay", "!", "aacparse", "!", "m.audio_0"])
+            .args(["splitmuxsink", "name=m", "muxer-factory=matroskamux", "max-size-time=60000000000"])
+            .arg(format!("location={}/av%05d.mkv", base_dir.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("gst-launch-1.0: {e}"))?,
+    );
+    let (ours, _) = record("one", 1)?;
+    std::thread::sleep(Duration::from_secs(8));
+    let pids = [baseline.0.id(), with_audio.0.id(), ours.0.id()];
+    let c0: Vec<f64> = pids.iter().map(|p| cpu_seconds(*p)).collect();
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(secs));
+    let wall = t0.elapsed().as_secs_f64();
+    let pct: Vec<f64> = pids.iter().zip(&c0).map(|(p, c)| (cpu_seconds(*p) - c) / wall * 100.0).collect();
+    drop(ours);
+    drop(with_audio);
+    drop(baseline);
+    let (base_pct, av_pct, ours_pct) = (pct[0], pct[1], pct[2]);
+
+    // Many streams at once, then every file counted.
+    let (many, rec_dir) = record("many", streams)?;
+    std::thread::sleep(Duration::from_secs(8));
+    let m0 = cpu_seconds(many.0.id());
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(secs));
+    let wall_many = t0.elapsed().as_secs_f64();
+    let m1 = cpu_seconds(many.0.id());
+    let _ = Command::new("kill").arg(many.0.id().to_string()).status();
+    std::thread::sleep(Duration::from_secs(6));
+    drop(many);
+    let mut frames = 0u64;
+    let mut duration_ms = 0i64;
+    let mut files = 0;
+    for i in 0..streams {
+        for day in std::fs::read_dir(rec_dir.join(format!("cam-bench-{i}"))).into_iter().flatten().flatten() {
+            for f in std::fs::read_dir(day.path()).into_iter().flatten().flatten() {
+                if f.path().extension().is_some_and(|e| e == "mkv") {
+                    let p = venue_desk::media::recovery::probe_file(&f.path())?;
+                    frames += p.video_frames;
+                    duration_ms += p.duration_ms;
+                    files += 1;
+                }
+            }
+        }
+    }
+    let expected = duration_ms as f64 / 1000.0 * 30.0;
+    let kept = frames as f64 / expected.max(1.0) * 100.0;
+    let per_stream = (m1 - m0) / wall_many * 100.0 / streams as f64;
+    let ratio = |x: f64| x / base_pct.max(0.01);
+    Ok(vec![
+        Row {
+            id: "P4",
+            what: "recording CPU, one 1080p30 H.264+AAC stream (venue-desk record: capture, SHA-256, index)".into(),
+            figure: format!("{ours_pct:.1}% of a core ({:.2}× the bare pipeline, {:.2}× it with audio)", ratio(ours_pct), ours_pct / av_pct.max(0.01)),
+            target: "≤ 1.2× bare gst-launch",
+            baseline: format!("gst-launch-1.0 rtspsrc ! rtph264depay ! h264parse ! splitmuxsink, same stream: {base_pct:.1}% of a core video only, {av_pct:.1}% with the AAC branch"),
+        },
+        Row {
+            id: "P4",
+            what: format!("{streams} 1080p30 streams recorded at once for {secs} s"),
+            figure: format!("{per_stream:.2}% of a core per stream ({:.2}× the bare pipeline's one stream); {frames} frames kept of {expected:.0} expected at 30 fps ({kept:.1}%) in {files} files", ratio(per_stream)),
+            target: "16 streams on 2 cores without frame loss",
             baseline: "-".into(),
         },
     ])
