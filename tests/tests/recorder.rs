@@ -482,7 +482,18 @@ async fn kill_9_while_recording_loses_at_most_the_open_segment_and_the_next_star
         db::segments_of_camera(store.pool(), "cam-pb1-a", 0, i64::MAX).await.unwrap().len() >= 3
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // The file being written has frames on the disk (a second or so of this small stream).
+    let indexed = db::segments_of_camera(store.pool(), "cam-pb1-a", 0, i64::MAX).await.unwrap();
+    wait_for("the open file growing", Duration::from_secs(10), || {
+        let open = mkv_files(&db_url.1.join("cam-pb1-a"))
+            .into_iter()
+            .filter(|f| !indexed.iter().any(|s| db_url.1.join(&s.path) == *f))
+            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        async move { open >= 8 * 1024 }
+    })
+    .await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let killed_ms = Utc::now().timestamp_millis();
@@ -523,7 +534,10 @@ async fn kill_9_while_recording_loses_at_most_the_open_segment_and_the_next_star
         assert_eq!(pair[1].prev_chain, pair[0].chain, "the chain runs through the recovered segment");
     }
     let gaps = db::gaps_in_room(store.pool(), "pb-1", 0, i64::MAX).await.unwrap();
-    let g = gaps.iter().find(|g| g.camera_id == "cam-pb1-a").expect("the crash's gap is recorded");
+    let g = gaps
+        .iter()
+        .find(|g| g.camera_id == "cam-pb1-a")
+        .unwrap_or_else(|| panic!("the crash's gap is recorded: {gaps:?}, recovered {recovered:?}, killed at {killed_ms}"));
     assert_eq!(g.from_ms, recovered[0].end_ms);
     assert!(g.to_ms.unwrap() >= killed_ms);
     assert!(
@@ -544,4 +558,59 @@ fn mkv_files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_camera_that_answers_garbage_alarms_and_is_retried_while_the_others_record() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let sim = sim();
+    // Something on the camera's port that is not an RTSP server.
+    let garbage = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = garbage.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    {
+        let connections = connections.clone();
+        std::thread::spawn(move || {
+            for mut c in garbage.incoming().flatten() {
+                connections.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 1024];
+                let _ = c.read(&mut buf);
+                let _ = c.write_all(b"\x00\xffHELLO NOT RTSP\r\n\r\n\x13\x37garbage garbage\r\n\r\n");
+            }
+        });
+    }
+    let live = Live::open(&sim, |c| {
+        c.rooms.iter_mut().find(|r| r.id == "pb-1").unwrap().devices.retain(|d| d != "mic-pb1");
+        for d in c.devices.iter_mut().filter(|d| d.id.starts_with("cam-pb1")) {
+            d.continuous = true;
+        }
+        c.devices.iter_mut().find(|d| d.id == "cam-pb1-b").unwrap().address =
+            format!("rtsp://127.0.0.1:{port}/main");
+    })
+    .await;
+    let s = live.services.clone();
+    wait_for("the garbage camera alarms", Duration::from_secs(15), || async {
+        live.alarms().await.iter().any(|a| a.kind == AlarmKind::VideoLoss && a.source == "cam-pb1-b")
+    })
+    .await;
+    wait_for("cam-pb1-a recording", Duration::from_secs(15), || {
+        let st = s.recorder.status();
+        async move { st.iter().any(|c| c.camera_id == "cam-pb1-a" && c.live.state == RecState::Recording) }
+    })
+    .await;
+    wait_for("reconnection attempts", Duration::from_secs(15), || {
+        let n = connections.load(Ordering::SeqCst);
+        async move { n >= 3 }
+    })
+    .await;
+    let b = s.recorder.status().into_iter().find(|c| c.camera_id == "cam-pb1-b").unwrap();
+    assert_eq!(b.live.state, RecState::Lost);
+    assert!(!b.live.problem.unwrap_or_default().is_empty(), "the problem is shown");
+    let s = live.stop().await;
+    assert!(segments(&s, "cam-pb1-b").await.is_empty());
+    assert!(!segments(&s, "cam-pb1-a").await.is_empty(), "the other camera recorded");
+    let gaps = db::gaps_in_room(s.store.pool(), "pb-1", 0, i64::MAX).await.unwrap();
+    let g = gaps.iter().find(|g| g.camera_id == "cam-pb1-b").expect("a gap for the garbage camera");
+    assert!(g.to_ms.is_some(), "closed when recording stopped");
 }

@@ -564,9 +564,16 @@ fn mux(
     if branches.is_empty() {
         return Err("摄像机没有可录制的音视频流（支持 H.264/H.265 视频和 AAC/G.711 音频）".into());
     }
+    // Unbuffered: what the muxer wrote is on its way to the disk at once, so a killed process loses
+    // only the muxer's current cluster, not a 64 KiB write buffer (seconds of a low-rate stream).
+    let file = gst::ElementFactory::make("filesink")
+        .property_from_str("buffer-mode", "unbuffered")
+        .build()
+        .map_err(|e| format!("filesink: {e}"))?;
     let sink = gst::ElementFactory::make("splitmuxsink")
         .property("max-size-time", settings.segment.as_nanos() as u64)
         .property_from_str("muxer-factory", "matroskamux")
+        .property("sink", &file)
         .build()
         .map_err(|e| format!("splitmuxsink: {e}"))?;
     {
@@ -574,8 +581,19 @@ fn mux(
         let settings = settings.clone();
         let clock = clock.clone();
         let camera = camera.to_string();
-        sink.connect("format-location-full", false, move |_| {
-            let start_ms = clock.now().timestamp_millis();
+        sink.connect("format-location-full", false, move |args| {
+            // splitmuxsink holds a whole GOP before it opens a file, so "now" is up to a GOP late:
+            // the file starts at its first frame, `now` minus how long ago that frame's running
+            // time was.
+            let now_ms = clock.now().timestamp_millis();
+            let behind_ms = args.first().and_then(|a| a.get::<gst::Element>().ok()).and_then(|sink| {
+                let sample = args.get(2)?.get::<gst::Sample>().ok()?;
+                let pts = sample.buffer()?.pts()?;
+                let first = sample.segment()?.downcast_ref::<gst::ClockTime>()?.to_running_time(pts)?;
+                let current = sink.current_running_time()?;
+                Some(current.saturating_sub(first).mseconds() as i64)
+            });
+            let start_ms = now_ms - behind_ms.unwrap_or(0);
             let mut path = segment_path(&settings.dir, &camera, settings.time_zone, start_ms);
             // The clock stepped back (or two files opened in one millisecond): never overwrite.
             let mut n = 1;

@@ -88,6 +88,11 @@ impl Recordings {
         self.config.rooms.iter().find(|r| r.devices.iter().any(|d| d == device_id)).map(|r| r.id.as_str())
     }
 
+    /// The venue file's cameras and microphones: everything the recorder records.
+    pub fn recorded_devices(&self) -> impl Iterator<Item = &crate::config::Device> {
+        self.config.devices.iter().filter(|d| matches!(d.kind, DeviceKind::Camera | DeviceKind::Microphone))
+    }
+
     /// The cameras the venue file lists for the room.
     pub fn cameras_of(&self, room_id: &str) -> Vec<String> {
         let Some(room) = self.config.rooms.iter().find(|r| r.id == room_id) else { return Vec::new() };

@@ -24,7 +24,6 @@ use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::config::VenueConfig;
 use crate::domain::operator::Role;
-use crate::domain::venue::DeviceKind;
 use crate::error::{Error, Result};
 use crate::journal::{Entry, EventKind, Outcome};
 use crate::store::Store;
@@ -50,6 +49,9 @@ pub struct Recorder {
     reports_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Report>>,
     /// Set by `shutdown`: no more threads are started.
     closing: std::sync::atomic::AtomicBool,
+    /// Whether `run` is running, and its word that it has indexed the last reports and ended.
+    looping: std::sync::atomic::AtomicBool,
+    finished: tokio::sync::Notify,
 }
 
 /// One camera or microphone on the status screen.
@@ -108,6 +110,8 @@ impl Recorder {
             reports_tx,
             reports_rx: tokio::sync::Mutex::new(reports_rx),
             closing: std::sync::atomic::AtomicBool::new(false),
+            looping: std::sync::atomic::AtomicBool::new(false),
+            finished: tokio::sync::Notify::new(),
         }
     }
 
@@ -117,6 +121,7 @@ impl Recorder {
 
     /// Recovers what a crash left, then follows the schedule until `shutdown`.
     pub async fn run(self: Arc<Self>) {
+        self.looping.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Err(e) = self.recordings.recover(self.clock.now().timestamp_millis()).await {
             tracing::error!(error = %e, "recovery of unindexed recordings failed");
         }
@@ -145,24 +150,15 @@ impl Recorder {
         while let Ok(Some(report)) = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
             self.handle(report).await;
         }
+        self.looping.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.finished.notify_one();
     }
 
     /// Compares the schedule with the running threads: starts what should record, stops what should
     /// not.
     pub async fn reconcile(&self) -> Result<()> {
         let r = &self.config.recording;
-        let now_ms = self.clock.now().timestamp_millis();
-        let sessions = if r.enabled {
-            db::sessions_to_record(
-                self.store.pool(),
-                now_ms,
-                i64::from(r.pre_roll_minutes) * 60_000,
-                i64::from(r.post_roll_minutes) * 60_000,
-            )
-            .await?
-        } else {
-            Vec::new()
-        };
+        let sessions = if r.enabled { self.sessions_now().await? } else { Vec::new() };
         let closing = self.closing.load(std::sync::atomic::Ordering::SeqCst);
         let mut stopping = Vec::new();
         {
@@ -211,22 +207,28 @@ impl Recorder {
         Ok(())
     }
 
+    /// The sessions that want their rooms recorded now, pre- and post-roll included.
+    async fn sessions_now(&self) -> Result<Vec<crate::store::recordings::BookingSpan>> {
+        let r = &self.config.recording;
+        db::sessions_to_record(
+            self.store.pool(),
+            self.clock.now().timestamp_millis(),
+            i64::from(r.pre_roll_minutes) * 60_000,
+            i64::from(r.post_roll_minutes) * 60_000,
+        )
+        .await
+    }
+
     fn recorded_devices(&self) -> impl Iterator<Item = &crate::config::Device> {
-        self.config.devices.iter().filter(|d| matches!(d.kind, DeviceKind::Camera | DeviceKind::Microphone))
+        self.recordings.recorded_devices()
     }
 
     fn start(&self, dev: &crate::config::Device, why: Why) -> std::io::Result<Running> {
-        let password = dev
-            .username
-            .as_ref()
-            .and_then(|_| self.vault.get(&crate::devices::fleet::password_entry(&dev.id)).ok().flatten())
-            .map(|b| String::from_utf8_lossy(&b).into_owned());
-        let source = Source {
-            camera_id: dev.id.clone(),
-            url: dev.address.clone(),
-            username: dev.username.clone(),
-            password,
-        };
+        // Set under 设备状态 by an administrator; a camera with a password and no user name in the
+        // venue file gets "admin", as the ISAPI controllers do.
+        let password = self.vault.get_text(&crate::devices::fleet::password_entry(&dev.id)).ok().flatten();
+        let username = dev.username.clone().or_else(|| password.as_ref().map(|_| "admin".to_string()));
+        let source = Source { camera_id: dev.id.clone(), url: dev.address.clone(), username, password };
         let settings = Settings {
             dir: self.config.recordings_dir.clone(),
             time_zone: self.config.time_zone,
@@ -345,14 +347,7 @@ impl Recorder {
         }
         let cameras = self.targets(target)?;
         let now_ms = self.clock.now().timestamp_millis();
-        let r = &self.config.recording;
-        let sessions = db::sessions_to_record(
-            self.store.pool(),
-            now_ms,
-            i64::from(r.pre_roll_minutes) * 60_000,
-            i64::from(r.post_roll_minutes) * 60_000,
-        )
-        .await?;
+        let sessions = self.sessions_now().await?;
         {
             let mut overrides = self.overrides.lock().unwrap();
             for id in &cameras {
@@ -420,7 +415,8 @@ impl Recorder {
         }
     }
 
-    /// Stops every thread, letting each finish its file; their last reports are handled by `run`.
+    /// Stops every thread, letting each finish its file, and waits (up to 15 s) until `run` has
+    /// indexed their last files: a window closed normally leaves nothing for recovery.
     pub async fn shutdown(&self) {
         self.closing.store(true, std::sync::atomic::Ordering::SeqCst);
         let all: Vec<Running> = self.running.lock().unwrap().drain().map(|(_, t)| t).collect();
@@ -428,6 +424,9 @@ impl Recorder {
             t.request_stop();
         }
         let _ = tokio::task::spawn_blocking(move || all.into_iter().for_each(Running::join)).await;
+        if self.looping.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = tokio::time::timeout(Duration::from_secs(15), self.finished.notified()).await;
+        }
     }
 }
 

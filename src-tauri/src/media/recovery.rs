@@ -35,30 +35,27 @@ pub struct Probe {
 
 impl Recordings {
     /// Indexes the segment files the index does not know (see the module documentation), and
-    /// records for each such camera the gap from its last recovered file to `now_ms`.
+    /// records for each camera that had such files the gap from its last recorded frame to `now_ms`.
     pub async fn recover(&self, now_ms: i64) -> Result<Recovered> {
         let dir = self.config.recordings_dir.clone();
-        let cameras: Vec<String> = self
-            .config
-            .devices
-            .iter()
-            .filter(|d| {
-                matches!(
-                    d.kind,
-                    crate::domain::venue::DeviceKind::Camera | crate::domain::venue::DeviceKind::Microphone
-                )
-            })
-            .map(|d| d.id.clone())
-            .collect();
+        let cameras: Vec<String> = self.recorded_devices().map(|d| d.id.clone()).collect();
         let found = tokio::task::spawn_blocking(move || unindexed_candidates(&dir, &cameras))
             .await
             .map_err(Error::internal)?;
         let mut out = Recovered::default();
         for (camera, files) in found {
-            let mut last_end = None;
+            // Set when the camera has a file the index does not know: it was recording when the
+            // app stopped, and the time from its last recorded frame to now is a gap.
+            let mut crashed = false;
             for (path, start_ms) in files {
                 let rel = path.strip_prefix(&self.config.recordings_dir).unwrap_or(&path);
                 if self.is_indexed(&rel.to_string_lossy().replace('\\', "/")).await? {
+                    continue;
+                }
+                crashed = true;
+                // Opened and killed before anything reached the disk: there is nothing to keep.
+                if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
+                    let _ = std::fs::remove_file(&path);
                     continue;
                 }
                 let p = path.clone();
@@ -75,7 +72,6 @@ impl Recordings {
                         };
                         self.index_segment(&seg).await?;
                         tracing::warn!(%camera, file = %path.display(), "unindexed segment recovered");
-                        last_end = Some(seg.end_ms);
                         out.indexed.push((camera.clone(), path));
                     }
                     Err(why) => {
@@ -88,6 +84,10 @@ impl Recordings {
                     }
                 }
             }
+            let last_end = match crashed {
+                true => crate::store::recorder::last_segment(self.store.pool(), &camera).await?.map(|s| s.end_ms),
+                false => None,
+            };
             if let Some(from_ms) = last_end
                 && from_ms < now_ms
             {

@@ -15,7 +15,6 @@ use serde_json::json;
 use super::Recordings;
 use crate::alerts::Alarms;
 use crate::alerts::views::AlarmKind;
-use crate::domain::venue::DeviceKind;
 use crate::error::Result;
 use crate::journal::{Actor, Entry, EventKind, Outcome};
 use crate::store::recorder as rdb;
@@ -52,13 +51,7 @@ impl Recordings {
         let now_ms = self.clock.now().timestamp_millis();
         let r = &self.config.recording;
         let mut freed = Freed::default();
-        let recorded: Vec<(String, bool)> = self
-            .config
-            .devices
-            .iter()
-            .filter(|d| matches!(d.kind, DeviceKind::Camera | DeviceKind::Microphone))
-            .map(|d| (d.id.clone(), d.continuous))
-            .collect();
+        let recorded: Vec<(String, bool)> = self.recorded_devices().map(|d| (d.id.clone(), d.continuous)).collect();
         for (camera, continuous) in &recorded {
             let days = if *continuous { r.continuous_retention_days } else { r.session_retention_days };
             let cutoff = now_ms - i64::from(days) * DAY_MS;
