@@ -161,6 +161,16 @@ impl RunningApp {
     /// Starts tauri-driver and, through it, the app on `ws`. Screenshots go to
     /// test-artifacts/e2e/`name`/. Missing prerequisites fail with how to get them.
     pub fn launch(ws: &Workstation, name: &str) -> RunningApp {
+        Self::launch_with(ws, name, true)
+    }
+
+    /// A fresh install: no venue file is written first, so the app runs the embedded demo venue
+    /// and offers the first-run venue set-up (a file the set-up wrote is kept).
+    pub fn launch_fresh_install(ws: &Workstation, name: &str) -> RunningApp {
+        Self::launch_with(ws, name, false)
+    }
+
+    fn launch_with(ws: &Workstation, name: &str, quiet_demo_file: bool) -> RunningApp {
         let app = app_binary();
         let driver_bin = which("tauri-driver").expect(
             "tauri-driver is missing: `cargo install tauri-driver --version 2.1.0 --locked` (make test does)",
@@ -175,14 +185,16 @@ impl RunningApp {
         );
         // A workstation without a venue file runs the demo venue, here without recording (see
         // `demo_venue_file`): the demo's cameras are not simulated in tests that do not say so.
-        if !ws.config_dir().join("venue.toml").exists() {
+        if quiet_demo_file && !ws.config_dir().join("venue.toml").exists() {
             ws.demo_venue_file(&[], "");
         }
         let artifacts = workspace().join("test-artifacts/e2e").join(name);
         let _ = std::fs::remove_dir_all(&artifacts);
         std::fs::create_dir_all(&artifacts).unwrap();
 
-        let (port, native_port) = (free_port(), free_port());
+        let port = free_port();
+        // Two ports picked one after the other can be the same one, free again.
+        let native_port = std::iter::repeat_with(free_port).find(|p| *p != port).unwrap();
         // The driver's and the app's output go to a file beside the screenshots, not to the
         // test's own output: nothing left behind can hold the test run's pipe open.
         let log = std::fs::File::create(artifacts.join("driver-and-app.log")).unwrap();
