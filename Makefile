@@ -10,7 +10,7 @@ XVFB := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1366x768x24")
 # One feature set for the whole workspace, so the app, its tests and the benches share one build.
 CARGO_ALL := cargo build --workspace --all-targets
 
-.PHONY: help setup deps-system deps-npm deps-tools ui bindings build run run-headless test test-ui test-rust bench clean
+.PHONY: help setup deps-system deps-npm deps-tools ui bindings build run run-headless test test-ui test-rust bench clean package package-appimage test-deb
 
 help:
 	@echo "make run           open Venue Desk with the built-in demo venue (embedded SQLite)"
@@ -18,6 +18,8 @@ help:
 	@echo "make test          install what is needed, then run every test (UI, Rust, end-to-end)"
 	@echo "make bench         print the performance figures (docs/performance.md)"
 	@echo "make bindings      regenerate ui/src/bindings.ts from the Rust commands"
+	@echo "make package       build the Linux .deb (release build in PACKAGE_TARGET_DIR); installer/README.md"
+	@echo "make test-deb      install that .deb on a throw-away Debian 12 root and start it under Xvfb"
 
 deps-system:
 	@bash installer/bootstrap-debian.sh
@@ -78,5 +80,31 @@ bench: deps-system ui
 	cargo build --release --workspace --bins
 	$(XVFB) ./target/release/bench
 
+# Packages (installer/README.md). The release build has its own target directory, so a package
+# build never waits on (or invalidates) the debug build that `make run` and `make test` share.
+PACKAGE_TARGET_DIR ?= $(abspath $(CURDIR)/../target-package)
+TAURI := $(CURDIR)/installer/node_modules/.bin/tauri
+
+installer/node_modules/.installed: installer/package.json installer/package-lock.json
+	cd installer && npm install --no-audit --no-fund
+	@touch $@
+
+package: deps-system ui installer/node_modules/.installed
+	CARGO_TARGET_DIR=$(PACKAGE_TARGET_DIR) cargo build --release --locked -p venue-desk --bins
+	@mkdir -p installer/build && cp $(PACKAGE_TARGET_DIR)/release/venue-sim installer/build/venue-sim
+	cd src-tauri && CARGO_TARGET_DIR=$(PACKAGE_TARGET_DIR) $(TAURI) bundle --bundles deb
+	@# Tauri names the file after the product ("Venue Desk_…"); apt and scripts want no space.
+	@mkdir -p $(PACKAGE_TARGET_DIR)/packages && for f in $(PACKAGE_TARGET_DIR)/release/bundle/deb/*.deb; do \
+	  b=$$(basename "$$f"); cp "$$f" "$(PACKAGE_TARGET_DIR)/packages/venue-desk_$${b#*_}"; done
+	@ls -l $(PACKAGE_TARGET_DIR)/packages/
+
+# Needs linuxdeploy and the AppImage runtime, which Tauri downloads from outside the package
+# registries; where that download is not possible this stops with the bundler's message.
+package-appimage: package
+	cd src-tauri && CARGO_TARGET_DIR=$(PACKAGE_TARGET_DIR) $(TAURI) bundle --bundles appimage
+
+test-deb: package
+	bash installer/test-deb-in-chroot.sh $$(ls -t $(PACKAGE_TARGET_DIR)/packages/venue-desk_*.deb | head -1)
+
 clean:
-	rm -rf target ui/dist ui/node_modules test-artifacts
+	rm -rf target ui/dist ui/node_modules test-artifacts installer/node_modules installer/build

@@ -20,6 +20,12 @@ const PUBLIC: &[&str] = &[
     "set_locale",
     "ui_ready",
     "setup_first_administrator",
+    // First-run set-up: open before anyone exists, closed (FAILED_PRECONDITION) after; see
+    // `setup_commands_close_once_an_operator_exists`.
+    "setup_status",
+    "setup_check_storage",
+    "setup_venue",
+    "setup_restart",
     "login",
     "verify_second_factor",
     "confirm_enrolment",
@@ -164,6 +170,18 @@ fn gated() -> Vec<(&'static str, Value, &'static [Role])> {
         ),
         ("export_cancel", json!({"jobId": 999}), allow::SUPERVISION),
         ("export_public_key", json!({}), allow::SUPERVISION),
+        // The mock app has no media server: allowed callers get UNAVAILABLE after the role check.
+        ("live_wall", json!({}), allow::SUPERVISION),
+        // No category: refused after the role check, nothing held.
+        (
+            "record_incident",
+            json!({"input": {"category": null, "description": "test", "roomId": "pb-1", "atMs": 0, "people": []}}),
+            allow::SUPERVISION,
+        ),
+        ("list_incidents", json!({"filter": {"fromMs": null, "toMs": null, "roomId": null, "category": null}}), allow::SUPERVISION),
+        // An empty note: refused after the role check.
+        ("add_bookmark", json!({"input": {"roomId": "pb-1", "cameraId": null, "atMs": 0, "note": ""}}), allow::SUPERVISION),
+        ("list_bookmarks", json!({"roomId": "pb-1", "fromMs": 0, "toMs": 1}), allow::SUPERVISION),
     ]
 }
 
@@ -234,6 +252,43 @@ async fn each_command_refuses_the_roles_it_does_not_allow() {
         .await
         .unwrap();
     assert!(rows.len() >= 9 * 3, "{} refusals journaled", rows.len());
+}
+
+/// The set-up commands need no sign-in, so they must refuse by themselves once the venue has an
+/// operator: nobody may rewrite the venue or create another "first" administrator later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_commands_close_once_an_operator_exists() {
+    let venue = Venue::open().await;
+    let app = mock_builder()
+        .manage(AppState::Ready(venue.services.clone()))
+        .manage(MediaState::default())
+        .invoke_handler(specta_builder::<MockRuntime>().invoke_handler())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let webview = Arc::new(WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    // setup_restart looks for the written venue file in the configuration directory: point that
+    // at an empty folder so the developer's own venue.toml can never restart the test process.
+    unsafe { std::env::set_var("XDG_CONFIG_HOME", dir.path().join("config")) };
+    let calls = [
+        ("setup_status", json!({})),
+        ("setup_check_storage", json!({"path": dir.path().to_str().unwrap()})),
+        (
+            "setup_venue",
+            json!({"input": {"username": "late.admin", "displayName": "L", "password": PASSWORD, "venueCode": "V-2",
+                "venueName": "N", "recordingsDir": dir.path().to_str().unwrap(), "serviceBaseUrl": null,
+                "serviceAppKey": null, "serviceAppSecret": null}}),
+        ),
+        ("setup_restart", json!({})),
+    ];
+    for (cmd, args) in calls {
+        let w = webview.clone();
+        let out = tokio::task::spawn_blocking(move || invoke(&w, cmd, &args)).await.unwrap();
+        let err = out.expect_err("refused");
+        assert_eq!(err["code"], "FAILED_PRECONDITION", "{cmd}: {err}");
+    }
+    let late = venue_desk::store::operators::by_username(venue.services.store.pool(), "late.admin").await.unwrap();
+    assert!(late.is_none(), "no administrator is created once the set-up is closed");
 }
 
 #[test]

@@ -51,6 +51,50 @@ async setupFirstAdministrator(username: string, displayName: string, password: s
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * What the set-up screen offers on this workstation.
+ */
+async setupStatus() : Promise<Result<SetupStatus, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("setup_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Checks a recordings path (writable, free space) for the form, before anything is written.
+ */
+async setupCheckStorage(path: string) : Promise<Result<StorageCheck, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("setup_check_storage", { path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Creates the first administrator and writes this venue's file; the next start loads it.
+ */
+async setupVenue(input: SetupInput) : Promise<Result<SetupDone, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("setup_venue", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Restarts the app after the set-up so it starts on the written venue file.
+ */
+async setupRestart() : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("setup_restart") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async login(username: string, password: string) : Promise<Result<LoginStep, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("login", { username, password }) };
@@ -679,6 +723,52 @@ async exportPublicKey() : Promise<Result<string, AppError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * The rooms with a session now, every camera with its live URLs, who is inside.
+ */
+async liveWall() : Promise<Result<LiveWall, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("live_wall") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async recordIncident(input: IncidentInput) : Promise<Result<IncidentView, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("record_incident", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async listIncidents(filter: IncidentFilter) : Promise<Result<IncidentView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_incidents", { filter }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async addBookmark(input: BookmarkInput) : Promise<Result<BookmarkView, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("add_bookmark", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The room's bookmarks in `[from_ms, to_ms)` (the playback timeline's span).
+ */
+async listBookmarks(roomId: string, fromMs: number, toMs: number) : Promise<Result<BookmarkView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_bookmarks", { roomId, fromMs, toMs }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -856,6 +946,8 @@ start: string; end: string; setupMin: number; cleanupMin: number; expectedPartic
  * Bookings made together as one multi-day evaluation share this.
  */
 seriesId: string | null; notes: string; createdBy: string; version: number }
+export type BookmarkInput = { roomId: string | null; cameraId: string | null; atMs: number; note: string }
+export type BookmarkView = { id: number; roomId: string | null; cameraId: string | null; atMs: number; at: string; note: string; incidentId: number | null; createdBy: string; createdAt: string }
 /**
  * Why the chain breaks at a record.
  */
@@ -1098,6 +1190,57 @@ export type HoldScope =
 { kind: "range"; roomId: string | null; fromMs: number; toMs: number }
 export type HoldView = { id: number; scope: HoldScope; reason: string; createdBy: string; createdAt: string; active: boolean; releasedBy: string | null; releasedAt: string | null; releaseReason: string | null }
 /**
+ * 事件类别 — what kind of incident (a fixed list; the window labels each in both languages).
+ */
+export type IncidentCategory = 
+/**
+ * 串通投标
+ */
+"collusion" | 
+/**
+ * 行贿受贿 / 利益输送
+ */
+"bribery" | 
+/**
+ * 弄虚作假
+ */
+"fraud" | 
+/**
+ * 违反评标纪律
+ */
+"discipline_breach" | 
+/**
+ * 私下接触 / 违规通讯
+ */
+"private_contact" | 
+/**
+ * 扰乱交易秩序
+ */
+"disorder" | 
+/**
+ * 设备或系统异常
+ */
+"equipment_failure" | 
+/**
+ * 其他异常情况
+ */
+"other"
+export type IncidentFilter = { fromMs: number | null; toMs: number | null; roomId: string | null; category: IncidentCategory | null }
+export type IncidentInput = { 
+/**
+ * Required; `None` is refused with a message (the form may send it empty).
+ */
+category: IncidentCategory | null; description: string; roomId: string; 
+/**
+ * When it happened, UTC epoch ms.
+ */
+atMs: number; people: PersonInput[] }
+export type IncidentView = { id: number; category: IncidentCategory; description: string; roomId: string; roomName: string; bookingId: number | null; tenderProjectCode: string | null; atMs: number; 
+/**
+ * Venue local time, `YYYY-MM-DDTHH:MM:SS`.
+ */
+at: string; people: Person[]; holdId: number; holdActive: boolean; bookmarkId: number | null; recordedBy: string; recordedAt: string }
+/**
  * Announced after a record is durable, for screens that follow the journal live.
  */
 export type JournalAppended = { seq: number; kind: string; outcome: Outcome }
@@ -1192,6 +1335,26 @@ problem: string | null;
  */
 streams: string[] }
 /**
+ * Everything the wall needs in one read.
+ */
+export type LiveWall = { 
+/**
+ * The venue clock, UTC epoch ms, so elapsed times do not depend on the window's clock.
+ */
+nowMs: number; sessions: WallSession[]; 
+/**
+ * Every camera of the venue, for the supervisor to pick.
+ */
+cameras: WallCamera[]; 
+/**
+ * Experts inside the evaluation area now, all rooms together.
+ */
+insideEvaluationArea: number; 
+/**
+ * At most this many enlarged (main-stream) views at once.
+ */
+maxMainStreams: number }
+/**
  * The language messages are rendered in. One window, one operator: a process-wide setting is
  * enough, and it lets `Serialize` pick the text without threading a locale through every call.
  */
@@ -1231,7 +1394,11 @@ export type MediaEndpoint = {
 /**
  * e.g. `http://127.0.0.1:39211`
  */
-baseUrl: string; token: string }
+baseUrl: string; token: string; 
+/**
+ * The listeners live streams are spread over (see [`LIVE_LISTENERS`]).
+ */
+liveBaseUrls: string[] }
 export type NewOperatorInput = { username: string; displayName: string; role: Role; password: string }
 export type OccupancyRow = { 
 /**
@@ -1253,6 +1420,38 @@ export type Override = { action: "start"; by: string; reason: string; atMs: numb
  */
 { action: "stop"; by: string; reason: string; atMs: number; scheduled: Why | null }
 export type ParkedEvent = { seq: number; eventId: string; eventType: string; occurredAt: string; subject: string; code: string; reason: string; parkedAt: string | null; attempts: number }
+/**
+ * A person involved as stored and shown.
+ */
+export type Person = { role: PersonRole; name: string | null; identityMasked: string | null }
+/**
+ * A person involved as the supervisor enters them.
+ */
+export type PersonInput = { role: PersonRole; 
+/**
+ * Bidders and agents: the name (and company). Experts: must be empty.
+ */
+name: string; 
+/**
+ * Experts: the ID number (masked when stored) or its masked form from the roll call.
+ */
+identity: string }
+/**
+ * Who a person involved is.
+ */
+export type PersonRole = 
+/**
+ * 投标人（代表）
+ */
+"bidder" | 
+/**
+ * 招标代理
+ */
+"agent" | 
+/**
+ * 评标专家: by masked identity only.
+ */
+"expert"
 export type PlatformBookingView = { platformBookingId: string; bookingId: number | null; 
 /**
  * `imported` (waiting for approval in the bookings screen), `refused`, `cancelled`.
@@ -1431,6 +1630,37 @@ export type RosterRowError = {
  */
 row: number; field: string; message: string }
 export type SessionView = { operatorId: number; username: string; displayName: string; role: Role; locked: boolean; idleLockMinutes: number }
+export type SetupDone = { venueFile: string; venueCode: string; 
+/**
+ * True when the service system's credentials were stored in the keyring.
+ */
+credentialsStored: boolean }
+export type SetupInput = { username: string; displayName: string; password: string; venueCode: string; venueName: string; recordingsDir: string; 
+/**
+ * The service system; all three or none (an empty string counts as none).
+ */
+serviceBaseUrl: string | null; serviceAppKey: string | null; serviceAppSecret: string | null }
+/**
+ * What the set-up screen needs to know before it shows its form.
+ */
+export type SetupStatus = { 
+/**
+ * True on the embedded demo venue with no venue file yet: the full set-up (venue, storage,
+ * service system) is offered. False when a venue file is in use: only the administrator.
+ */
+venueSetupAvailable: boolean; 
+/**
+ * Where the venue file will be written.
+ */
+venueFile: string | null; 
+/**
+ * A sensible place for recordings on this workstation (the app's data directory).
+ */
+defaultRecordingsDir: string; 
+/**
+ * Below this much free space the set-up refuses a recordings path (the recorder's own floor).
+ */
+minFreeMib: number }
 export type Severity = 
 /**
  * Fire alarm, emergency release.
@@ -1454,6 +1684,11 @@ export type Statistics = { occupancy: OccupancyRow[]; occupancyByKind: KindOccup
  * Minutes a room is open for bookings per day, the denominator of occupancy.
  */
 openMinutesPerDay: number }
+/**
+ * The recordings path as checked: it exists (created if need be), a file can be written there,
+ * and this much space is free.
+ */
+export type StorageCheck = { path: string; freeMib: number; totalMib: number }
 /**
  * The recordings directory's disk.
  */
@@ -1565,6 +1800,38 @@ export type VerifyReport = { ok: boolean;
  */
 count: number; headHash: string | null; brokenAtSeq: number | null; breakKind: BreakKind | null }
 /**
+ * One camera as a wall tile plays it.
+ */
+export type WallCamera = { cameraId: string; name: string; roomId: string | null; roomName: string | null; 
+/**
+ * The live sub-stream (tiles) and main stream (enlarged view) on the loopback server.
+ */
+subUrl: string; mainUrl: string; 
+/**
+ * The recorder writes this camera now (wanted by the schedule and receiving data).
+ */
+recording: boolean }
+/**
+ * A session in progress in a room, with what its tiles' overlay says.
+ */
+export type WallSession = { bookingId: number; roomId: string; roomName: string; tenderProjectCode: string; 
+/**
+ * The booking's purpose (`evaluation`, `bid_opening`, …), labelled by the window.
+ */
+purpose: string; 
+/**
+ * Scheduled start, UTC epoch ms (the overlay's elapsed time counts from it).
+ */
+startMs: number; endMs: number; 
+/**
+ * The room's cameras, in the venue file's order.
+ */
+cameraIds: string[]; 
+/**
+ * Experts of this room's session inside the evaluation area now.
+ */
+inside: number }
+/**
  * Why a camera records.
  */
 export type Why = 
@@ -1646,4 +1913,4 @@ function __makeEvents__<T extends Record<string, any>>(
 }
 
 /** Every kind of journal record. */
-export const JOURNAL_KINDS = ["app.started", "operator.first_admin", "operator.login", "operator.logout", "operator.locked_out", "operator.session_locked", "operator.session_unlocked", "operator.totp_enrolled", "operator.password_changed", "operator.created", "operator.disabled", "operator.enabled", "operator.password_reset", "operator.role_changed", "operator.totp_reset", "operator.access_denied", "journal.verified", "room.synced", "room.updated", "project.saved", "booking.created", "booking.changed", "booking.state_changed", "booking.cancelled", "statistics.exported", "device.health", "device.password_set", "roster.imported", "roster.substitute_added", "roster.purged", "checkin.not_found", "checkin.checked_in", "checkin.cancelled", "checkin.checked_out", "checkin.left_area", "checkin.reentry_approved", "locker.opened", "locker.released", "locker.fault", "credentials.reconciled", "door.event", "rollcall.exported", "alarm.raised", "alarm.acknowledged", "alarm.cleared", "alarm.muted", "alarm.unmuted", "gate.open_once", "door.mode", "emergency.release", "emergency.restored", "sync.credentials_changed", "sync.event_parked", "sync.event_requeued", "sync.platform_data_refused", "recording.segment_closed", "recording.gap", "recording.controlled", "recording.purged", "recording.exported", "legal_hold.placed", "legal_hold.released"] as const
+export const JOURNAL_KINDS = ["app.started", "operator.first_admin", "operator.login", "operator.logout", "operator.locked_out", "operator.session_locked", "operator.session_unlocked", "operator.totp_enrolled", "operator.password_changed", "operator.created", "operator.disabled", "operator.enabled", "operator.password_reset", "operator.role_changed", "operator.totp_reset", "operator.access_denied", "journal.verified", "room.synced", "room.updated", "project.saved", "booking.created", "booking.changed", "booking.state_changed", "booking.cancelled", "statistics.exported", "device.health", "device.password_set", "roster.imported", "roster.substitute_added", "roster.purged", "checkin.not_found", "checkin.checked_in", "checkin.cancelled", "checkin.checked_out", "checkin.left_area", "checkin.reentry_approved", "locker.opened", "locker.released", "locker.fault", "credentials.reconciled", "door.event", "rollcall.exported", "alarm.raised", "alarm.acknowledged", "alarm.cleared", "alarm.muted", "alarm.unmuted", "gate.open_once", "door.mode", "emergency.release", "emergency.restored", "sync.credentials_changed", "sync.event_parked", "sync.event_requeued", "sync.platform_data_refused", "recording.segment_closed", "recording.gap", "recording.controlled", "recording.purged", "recording.exported", "legal_hold.placed", "legal_hold.released", "incident.recorded", "bookmark.added"] as const

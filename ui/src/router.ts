@@ -24,6 +24,8 @@ import SyncView from './views/SyncView.vue'
 import RecorderView from './views/RecorderView.vue'
 import PlaybackView from './views/PlaybackView.vue'
 import EvidenceView from './views/EvidenceView.vue'
+import LiveWallView from './views/LiveWallView.vue'
+import IncidentsView from './views/IncidentsView.vue'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -69,6 +71,8 @@ export const router = createRouter({
         { path: 'recording', name: 'recording', component: RecorderView, meta: { roles: SUPERVISION } },
         { path: 'playback', name: 'playback', component: PlaybackView, meta: { roles: SUPERVISION } },
         { path: 'evidence', name: 'evidence', component: EvidenceView, meta: { roles: SUPERVISION } },
+        { path: 'live', name: 'live', component: LiveWallView, meta: { roles: SUPERVISION } },
+        { path: 'incidents', name: 'incidents', component: IncidentsView, meta: { roles: SUPERVISION } },
         {
           path: 'statistics',
           name: 'statistics',

@@ -18,8 +18,15 @@ pub fn run(cli_config: Option<PathBuf>) -> i32 {
     }
     let data_dir = paths::data_dir();
     let _log_guard = init_logging(&paths::log_dir(&data_dir));
+    // A second window on the same data directory opens no services: the single-instance plugin
+    // below brings the first window forward and ends this process; where it cannot (another
+    // desktop session), this window shows why instead (instance.rs).
+    let instance = crate::instance::acquire(&data_dir);
 
     let state = tauri::async_runtime::block_on(async {
+        if let Err(e) = &instance {
+            return AppState::Failed(e.clone());
+        }
         let config = match cli::load_config(cli_config) {
             Ok(c) => c,
             Err(e) => return AppState::Failed(e),
@@ -139,7 +146,9 @@ fn no_display_message() -> Option<String> {
         return None;
     }
     Some(
-        "Venue Desk needs a graphical display, and none was found (DISPLAY and WAYLAND_DISPLAY are unset).\n\
+        "Venue Desk 需要图形界面，但没有找到显示器（DISPLAY 和 WAYLAND_DISPLAY 均未设置）。请在桌面会话中启动；\n\
+         无显示器的服务器上可用 `xvfb-run -a venue-desk`；命令行工具（journal verify、config check、record）不需要显示器。\n\
+         Venue Desk needs a graphical display, and none was found (DISPLAY and WAYLAND_DISPLAY are unset).\n\
          - On a desktop: start it from the desktop session.\n\
          - Without a screen (a server, CI): run it under a virtual display, e.g. `xvfb-run -a venue-desk`,\n\
            or `make run-headless`, which starts Xvfb and saves a screenshot.\n\

@@ -7,8 +7,10 @@ mod checkin;
 mod journal;
 mod operators;
 mod recorder;
+mod live;
 mod recordings;
 mod session;
+mod setup;
 mod sync;
 mod system;
 
@@ -73,6 +75,10 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             system::ui_ready,
             system::venue_overview,
             session::setup_first_administrator,
+            setup::setup_status,
+            setup::setup_check_storage,
+            setup::setup_venue,
+            setup::setup_restart,
             session::login,
             session::verify_second_factor,
             session::confirm_enrolment,
@@ -148,6 +154,11 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             recordings::export_start,
             recordings::export_cancel,
             recordings::export_public_key,
+            live::live_wall,
+            live::record_incident,
+            live::list_incidents,
+            live::add_bookmark,
+            live::list_bookmarks,
         ])
         .events(tauri_specta::collect_events![
             crate::journal::JournalAppended,

@@ -111,4 +111,9 @@ event_kinds! {
     /// 证据保全 — segments kept whatever the retention policy says.
     LegalHoldPlaced => "legal_hold.placed", Some("LEGAL_HOLD_PLACED");
     LegalHoldReleased => "legal_hold.released", Some("LEGAL_HOLD_RELEASED");
+    /// 不良交易行为 / 异常情况 — a supervisor recorded an incident (its hold and bookmark with it).
+    IncidentRecorded => "incident.recorded", Some("INCIDENT_RECORDED");
+    /// A supervisor's bookmark on the recording timeline: a local aid to find a moment again
+    /// (an incident's bookmark travels upward inside INCIDENT_RECORDED).
+    BookmarkAdded => "bookmark.added", None;
 }

@@ -23,6 +23,8 @@ pub mod export;
 pub mod export_jobs;
 pub mod gaps;
 pub mod holds;
+pub mod incidents;
+pub mod live;
 pub mod playback;
 pub mod recorder;
 pub mod recovery;
@@ -30,6 +32,7 @@ pub mod retention;
 pub mod schedule;
 pub mod serve;
 pub mod verify;
+pub mod wall;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -11,14 +11,20 @@
 //! - `GET|HEAD /segment/{id}` serves an indexed segment file, byte ranges included; the file is found
 //!   through the index only (never from the URL), and only if it resolves inside the recordings
 //!   directory (a symlink leading out is refused);
-//! - a segment removed by retention answers 410 Gone with the date, so the player can say why.
+//! - a segment removed by retention answers 410 Gone with the date, so the player can say why;
+//! - `GET /live/{camera}?stream=sub|main[&audio=1]` streams the camera live as fragmented MP4 for MSE
+//!   (`media/live.rs`), chunked and never ending while the camera delivers: the init segment first,
+//!   then a fragment every ~100 ms; `Content-Type` carries the codecs (`video/mp4;
+//!   codecs="avc1.42c01e,mp4a.40.2"`) for `addSourceBuffer`. The body ends when the camera drops
+//!   (the page shows 信号中断 and asks again); 404 for an unknown camera, 409 beyond
+//!   [`MAX_MAIN_STREAMS`](super::live::MAX_MAIN_STREAMS) main streams, 504 when the camera does not
+//!   answer. The headers and chunks are written by hand on the raw connection, because tiny_http's
+//!   chunked encoder holds back 8 KiB before it sends, which would delay a sub-stream's fragments.
 //!
-//! Routes are one enum (`Route`) and one dispatch: the live wall's `/live/{camera}` (fragmented
-//! MP4 streamed from GStreamer, issue #7) becomes a variant answered by a streaming body (tiny_http
-//! sends any `Read` chunked), beside the segment route, behind the same token check.
+//! Routes are one enum (`Route`) and one dispatch behind the same token check.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -27,6 +33,7 @@ use rand::RngCore;
 use sqlx::SqlitePool;
 use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
+use super::live::{Chunk, LiveHub, StreamKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::recordings as db;
 
@@ -40,20 +47,42 @@ pub struct MediaEndpoint {
     /// e.g. `http://127.0.0.1:39211`
     pub base_url: String,
     pub token: String,
+    /// The listeners live streams are spread over (see [`LIVE_LISTENERS`]).
+    pub live_base_urls: Vec<String>,
 }
+
+/// Extra listeners for live streams. A live stream holds its HTTP connection for as long as the
+/// tile shows it, and WebKit (libsoup) opens at most six connections to one host and port: on a
+/// 9-tile wall the seventh tile and after waited forever at 正在连接 (measured). Spreading cameras
+/// over several ports (camera i on port i mod n) keeps a 16-tile wall and its enlarged view at no
+/// more than three streams a port.
+pub const LIVE_LISTENERS: usize = 6;
 
 impl MediaEndpoint {
     /// The URL of a segment on the server.
     pub fn segment_url(&self, id: i64) -> String {
         format!("{}/segment/{id}?t={}", self.base_url, self.token)
     }
+
+    /// The URL of a camera's live stream (video only; the page adds `&audio=1` to hear it), on the
+    /// live listener of `slot` (the camera's position in the venue file).
+    pub fn live_url(&self, camera_id: &str, stream: StreamKind, slot: usize) -> String {
+        let s = match stream {
+            StreamKind::Sub => "sub",
+            StreamKind::Main => "main",
+        };
+        let base = self.live_base_urls.get(slot % self.live_base_urls.len().max(1)).unwrap_or(&self.base_url);
+        format!("{base}/live/{camera_id}?t={}&stream={s}", self.token)
+    }
 }
 
 /// The running server. Dropping it stops accepting requests.
 pub struct MediaServer {
     endpoint: MediaEndpoint,
-    server: Arc<Server>,
-    accept: Option<JoinHandle<()>>,
+    live: Arc<LiveHub>,
+    /// The main listener first, then the live listeners.
+    servers: Vec<Arc<Server>>,
+    accepts: Vec<JoinHandle<()>>,
 }
 
 /// What the server reads: the index and the directory the files must lie in.
@@ -63,63 +92,87 @@ struct Source {
     time_zone: chrono_tz::Tz,
     rt: tokio::runtime::Handle,
     token: String,
+    live: Arc<LiveHub>,
 }
 
 impl MediaServer {
     /// Starts the server on 127.0.0.1 with a port chosen by the OS and a fresh random token.
     /// Must be called inside a tokio runtime (the index is read through it).
     pub fn start(recordings: &super::Recordings) -> Result<MediaServer> {
-        let server = Server::http("127.0.0.1:0").map_err(|e| {
-            Error::new(
-                ErrorKind::Unavailable,
-                format!("录像回放服务无法在本机 127.0.0.1 上启动：{e}。请检查本机防火墙或安全软件后重新启动程序。"),
-                format!(
-                    "The playback server could not start on 127.0.0.1: {e}. Check the local firewall or security software, then restart the app."
-                ),
-            )
-        })?;
-        let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or_default();
+        let listen = || {
+            Server::http("127.0.0.1:0").map_err(|e| {
+                Error::new(
+                    ErrorKind::Unavailable,
+                    format!("录像回放服务无法在本机 127.0.0.1 上启动：{e}。请检查本机防火墙或安全软件后重新启动程序。"),
+                    format!(
+                        "The playback server could not start on 127.0.0.1: {e}. Check the local firewall or security software, then restart the app."
+                    ),
+                )
+            })
+        };
+        let mut servers = vec![Arc::new(listen()?)];
+        for _ in 0..LIVE_LISTENERS {
+            servers.push(Arc::new(listen()?));
+        }
+        let url_of = |s: &Server| {
+            format!("http://127.0.0.1:{}", s.server_addr().to_ip().map(|a| a.port()).unwrap_or_default())
+        };
         let mut bytes = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let endpoint =
-            MediaEndpoint { base_url: format!("http://127.0.0.1:{port}"), token: hex::encode(bytes) };
+        let endpoint = MediaEndpoint {
+            base_url: url_of(&servers[0]),
+            token: hex::encode(bytes),
+            live_base_urls: servers[1..].iter().map(|s| url_of(s)).collect(),
+        };
+        let live = LiveHub::new(recordings.config.clone(), recordings.vault.clone());
         let source = Arc::new(Source {
+            live: live.clone(),
             pool: recordings.store.pool().clone(),
             recordings_dir: recordings.config.recordings_dir.clone(),
             time_zone: recordings.config.time_zone,
             rt: tokio::runtime::Handle::try_current().map_err(Error::internal)?,
             token: endpoint.token.clone(),
         });
-        let server = Arc::new(server);
-        let accept = {
+        let mut accepts = Vec::new();
+        for server in &servers {
             let server = server.clone();
-            std::thread::Builder::new()
-                .name("media-serve".into())
-                .spawn(move || {
-                    // One thread per request: a paused <video> keeps its connection open without
-                    // reading, and must not hold up the other cameras' requests.
-                    for request in server.incoming_requests() {
-                        let source = source.clone();
-                        let _ = std::thread::Builder::new()
-                            .name("media-request".into())
-                            .spawn(move || source.answer(request));
-                    }
-                })
-                .map_err(Error::internal)?
-        };
-        tracing::info!(base = %endpoint.base_url, "media server started");
-        Ok(MediaServer { endpoint, server, accept: Some(accept) })
+            let source = source.clone();
+            accepts.push(
+                std::thread::Builder::new()
+                    .name("media-serve".into())
+                    .spawn(move || {
+                        // One thread per request: a paused <video> keeps its connection open without
+                        // reading, and must not hold up the other cameras' requests.
+                        for request in server.incoming_requests() {
+                            let source = source.clone();
+                            let _ = std::thread::Builder::new()
+                                .name("media-request".into())
+                                .spawn(move || source.answer(request));
+                        }
+                    })
+                    .map_err(Error::internal)?,
+            );
+        }
+        tracing::info!(base = %endpoint.base_url, live = ?endpoint.live_base_urls, "media server started");
+        Ok(MediaServer { endpoint, live, servers, accepts })
     }
 
     pub fn endpoint(&self) -> &MediaEndpoint {
         &self.endpoint
     }
+
+    /// The live feeds behind `/live/{camera}`.
+    pub fn live(&self) -> &Arc<LiveHub> {
+        &self.live
+    }
 }
 
 impl Drop for MediaServer {
     fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.accept.take() {
+        for s in &self.servers {
+            s.unblock();
+        }
+        for t in self.accepts.drain(..) {
             let _ = t.join();
         }
     }
@@ -130,11 +183,22 @@ impl Drop for MediaServer {
 enum Route {
     /// An indexed segment by its id.
     Segment(i64),
+    /// A camera's live stream by its device id.
+    Live(String),
 }
 
 /// The route of a path (without the query), or `None`. Ids are plain decimal: nothing from the URL
 /// ever becomes part of a file path.
 fn route(path: &str) -> Option<Route> {
+    if let Some(id) = path.strip_prefix("/live/") {
+        // Device ids of the venue file: letters, digits, `-`, `_`, `.`; anything else is no camera.
+        let ok = !id.is_empty()
+            && id.len() <= 64
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && id != "."
+            && id != "..";
+        return ok.then(|| Route::Live(id.to_string()));
+    }
     let rest = path.strip_prefix("/segment/")?;
     if rest.is_empty() || rest.len() > 18 || !rest.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -145,6 +209,14 @@ fn route(path: &str) -> Option<Route> {
 /// The value of `t` in a query string.
 fn token_of(query: &str) -> Option<&str> {
     query.split('&').find_map(|kv| kv.strip_prefix("t="))
+}
+
+/// The `stream` of a live request (`sub` when absent), or `None` when it names no stream.
+fn stream_of(query: &str) -> Option<StreamKind> {
+    match query.split('&').find_map(|kv| kv.strip_prefix("stream=")) {
+        None => Some(StreamKind::Sub),
+        Some(s) => StreamKind::parse(s),
+    }
 }
 
 /// Compares without stopping at the first difference, so timing tells nothing about the token.
@@ -222,6 +294,7 @@ impl Source {
         }
         match route(path) {
             Some(Route::Segment(id)) => self.segment(request, id),
+            Some(Route::Live(camera)) => self.live(request, &camera, query),
             None => {
                 let _ = request.respond(text(404, "没有这个地址。", "No such address."));
             }
@@ -336,6 +409,81 @@ impl Source {
         let _ = request.respond(answer);
     }
 
+    fn live(&self, request: Request, camera: &str, query: &str) {
+        let Some(stream) = stream_of(query) else {
+            let _ = request.respond(text(
+                400,
+                "stream 只能是 sub（子码流）或 main（主码流）。",
+                "stream must be sub or main.",
+            ));
+            return;
+        };
+        let audio = query.split('&').any(|kv| kv == "audio=1");
+        let mut viewer = match self.live.watch(camera, stream, audio) {
+            Ok(v) => v,
+            Err(e) => {
+                let status = match e.kind {
+                    ErrorKind::NotFound => 404,
+                    _ => 409,
+                };
+                let _ = request.respond(text(
+                    status,
+                    e.message_in(crate::error::Locale::ZhCn),
+                    e.message_in(crate::error::Locale::En),
+                ));
+                return;
+            }
+        };
+        let (init, codecs) = match viewer.init(super::live::FIRST_DATA_TIMEOUT) {
+            Ok(x) => x,
+            Err(reason) => {
+                let _ = request.respond(text(
+                    504,
+                    &format!("信号中断：无法取得摄像机 {camera} 的实时视频（{reason}）。画面会自动重连。"),
+                    &format!("Signal lost: no live video from camera {camera} ({reason}). The tile reconnects by itself."),
+                ));
+                return;
+            }
+        };
+        if request.method() == &Method::Head {
+            let _ = request.respond(
+                Response::empty(200)
+                    .with_header(header("Content-Type", &format!("video/mp4; codecs=\"{codecs}\""))),
+            );
+            return;
+        }
+        let mut out = request.into_writer();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: video/mp4; codecs=\"{codecs}\"\r\nCache-Control: no-store\r\n\
+             Access-Control-Allow-Origin: *\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+        let chunk = |out: &mut Box<dyn Write + Send>, data: &[u8]| -> std::io::Result<()> {
+            write!(out, "{:x}\r\n", data.len())?;
+            out.write_all(data)?;
+            out.write_all(b"\r\n")?;
+            out.flush()
+        };
+        if out.write_all(head.as_bytes()).is_err() || chunk(&mut out, &init).is_err() {
+            return;
+        }
+        loop {
+            match viewer.next(std::time::Duration::from_secs(1)) {
+                Chunk::Data(f) => {
+                    // The page closed the stream (tile removed, enlarged view closed): leave the feed.
+                    if chunk(&mut out, &f).is_err() {
+                        return;
+                    }
+                }
+                Chunk::Idle => {}
+                Chunk::Ended(reason) => {
+                    tracing::info!(%camera, %reason, "live stream to the page ends");
+                    let _ = out.write_all(b"0\r\n\r\n").and_then(|_| out.flush());
+                    return;
+                }
+            }
+        }
+    }
+
     /// The file of an index path, only if it lies inside the recordings directory once every
     /// symlink is followed.
     fn resolve(&self, relative: &str) -> Option<PathBuf> {
@@ -379,6 +527,11 @@ mod tests {
         assert_eq!(route("/segment/%2e%2e"), None);
         assert_eq!(route("/segment/99999999999999999999"), None);
         assert_eq!(route("/other/1"), None);
+        assert_eq!(route("/live/cam-pb1-a"), Some(Route::Live("cam-pb1-a".into())));
+        assert_eq!(route("/live/"), None);
+        assert_eq!(route("/live/.."), None);
+        assert_eq!(route("/live/a/b"), None);
+        assert_eq!(route("/live/%2e"), None);
     }
 
     #[test]
@@ -389,5 +542,8 @@ mod tests {
         assert!(same_token("abc", "abc"));
         assert!(!same_token("abc", "abd"));
         assert!(!same_token("abc", "ab"));
+        assert_eq!(stream_of("t=x"), Some(StreamKind::Sub));
+        assert_eq!(stream_of("t=x&stream=main"), Some(StreamKind::Main));
+        assert_eq!(stream_of("stream=hd&t=x"), None);
     }
 }

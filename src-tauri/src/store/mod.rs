@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod bookings;
 pub mod checkin;
+pub mod incidents;
 pub mod journal;
 pub mod operators;
 pub mod recorder;

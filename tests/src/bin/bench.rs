@@ -9,6 +9,8 @@
 //!   P6  a backlog of 100,000 events drained to the reference receiver vs one request per event
 //!   P4  recording CPU per 1080p30 stream vs a bare gst-launch splitmuxsink of the same stream, and
 //!       16 streams recorded at once: frames kept
+//!   P5  live wall of 9 sub-streams in the real app window: glass-to-glass latency on loopback, and
+//!       the app's CPU and memory while showing it
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -57,6 +59,18 @@ fn main() {
                 what: "recording CPU per 1080p30 stream".into(),
                 figure: format!("not measured: {e}"),
                 target: "≤ 1.2× bare gst-launch",
+                baseline: "-".into(),
+            }),
+        }
+    }
+    if wanted("P5") {
+        match p5_live_wall(20) {
+            Ok(r) => rows.extend(r),
+            Err(e) => rows.push(Row {
+                id: "P5",
+                what: "live wall, 9 feeds, glass-to-glass".into(),
+                figure: format!("not measured: {e}"),
+                target: "< 1 s on loopback",
                 baseline: "-".into(),
             }),
         }
@@ -782,6 +796,225 @@ fn p4_recording(secs: u64, streams: usize) -> Result<Vec<Row>, String> {
             what: format!("{streams} 1080p30 streams recorded at once for {secs} s"),
             figure: format!("{per_stream:.2}% of a core per stream ({:.2}× the bare pipeline's one stream); {frames} frames kept of {expected:.0} expected at 30 fps ({kept:.1}%) in {files} files", ratio(per_stream)),
             target: "16 streams on 2 cores without frame loss",
+            baseline: "-".into(),
+        },
+    ])
+}
+
+/// CPU ticks (user + system) of `pid` and all its descendants, from /proc.
+fn cpu_ticks_tree(pid: u32) -> u64 {
+    let mut stats = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+        let after: Vec<String> =
+            stat[stat.rfind(')').map(|i| i + 2).unwrap_or(0)..].split_whitespace().map(str::to_string).collect();
+        let ppid: u32 = after.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let ticks: u64 = after.get(11).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+            + after.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+        stats.push((p, ppid, ticks));
+    }
+    let mut total = 0;
+    let mut frontier = vec![pid];
+    while let Some(p) = frontier.pop() {
+        for (c, pp, t) in &stats {
+            if *c == p {
+                total += t;
+            }
+            if *pp == p {
+                frontier.push(*c);
+            }
+        }
+    }
+    total
+}
+
+/// The newest process named `venue-desk` (the app the WebDriver session started).
+fn app_pid() -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "venue-desk"))
+        .max()
+}
+
+/// P5: nine simulated cameras (sub-streams 640x360@30, H.264 + AAC, encoded in this process) on the
+/// wall of the real app (WebKitGTK under Xvfb), as a supervisor opens it.
+///
+/// Glass-to-glass: each simulated camera is a live `videotestsrc` that starts encoding when the
+/// app connects; its frame n is made at (first frame's wall time + n / fps) — that is also the clock
+/// it burns into the picture. The first frame's wall time is read here by polling the simulator's
+/// frame counter every 2 ms. The page timestamps (Date.now(), the same system clock) every frame it
+/// presents (`requestVideoFrameCallback`'s mediaTime, or `currentTime` sampled each animation frame
+/// where that API is missing); the stream's media time starts at the first frame (mp4mux's timeline
+/// begins at its first buffer). Latency = presentation wall time − (first frame wall time + media
+/// time). It includes encoding, RTSP, remux, HTTP, MSE, decode and compositing; not the display's own
+/// scan-out (Xvfb has none). The first-frame poll can be up to 2 ms late, which makes the figure up to
+/// 2 ms too low.
+fn p5_live_wall(measure_s: u64) -> Result<Vec<Row>, String> {
+    use venue_desk::sim::rtsp::{CameraConfig, RtspSim, VideoFormat};
+    use venue_desk_tests::e2e::{RunningApp, Workstation, free_port};
+    if std::env::var_os("DISPLAY").is_none() {
+        return Err("no DISPLAY (make bench runs under Xvfb)".into());
+    }
+    const CAMERAS: [(&str, &str); 9] = [
+        ("cam-kb1-front", "/kb-1/front"),
+        ("cam-kb1-rear", "/kb-1/rear"),
+        ("cam-kb2-front", "/kb-2/front"),
+        ("cam-pb1-a", "/pb-1/a"),
+        ("cam-pb1-b", "/pb-1/b"),
+        ("cam-pb2-a", "/pb-2/a"),
+        ("cam-gy1-a", "/gy-1/a"),
+        ("cam-tp1-a", "/tp-1/a"),
+        ("cam-pm1-a", "/pm-1/a"),
+    ];
+    let sim = RtspSim::start(format!("127.0.0.1:{}", free_port()).parse().unwrap()).map_err(|e| e.to_string())?;
+    for (id, path) in CAMERAS {
+        sim.add_camera(CameraConfig::camera(
+            id,
+            id,
+            id,
+            &format!("{path}/main"),
+            VideoFormat { width: 320, height: 180, fps: 30 },
+            Some((&format!("{path}/sub"), VideoFormat::SUB)),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    let ws = Workstation::new();
+    let venue_file = ws.demo_venue_file(&[("127.0.0.1:18554", sim.addr())], "");
+    // The demo's cameras have no sub-stream entry for some rooms: give each its simulated one.
+    let mut toml = std::fs::read_to_string(&venue_file).map_err(|e| e.to_string())?;
+    for (id, path) in CAMERAS {
+        let main = format!("address = \"rtsp://{}{path}/main\"", sim.addr());
+        let with_sub = format!("{main}\nsub_stream = \"rtsp://{}{path}/sub\"", sim.addr());
+        if toml.contains(&main) && !toml.contains(&format!("rtsp://{}{path}/sub", sim.addr())) {
+            toml = toml.replace(&main, &with_sub);
+        }
+        let _ = id;
+    }
+    std::fs::write(&venue_file, toml).map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let config = venue_desk::config::load(&venue_file, &ws.data_dir()).unwrap();
+        let s = venue_desk::Services::open(config, Arc::new(SystemClock)).await.unwrap();
+        venue_desk_tests::e2e::seed_operators(
+            &s,
+            &[("jiandu01", "监督员赵强", venue_desk::domain::operator::Role::Supervisor, "Jiandu-2026-a")],
+        )
+        .await;
+        s.store.close().await;
+    });
+    let app = RunningApp::launch(&ws, "bench-p5");
+    let s = &app.session;
+    let t = Duration::from_secs(30);
+    s.wait("[data-testid=login-username]", Duration::from_secs(60))?;
+    s.fill("[data-testid=login-username]", "jiandu01")?;
+    s.fill("[data-testid=login-password]", &format!("Jiandu-2026-a{}", venue_desk_tests::webdriver::ENTER))?;
+    s.wait("[data-testid=enrol-qr]", t)?;
+    let secret = s.text_of("[data-testid=enrol-secret]")?;
+    s.fill("[data-testid=enrol-code]", &venue_desk_tests::e2e::current_totp(&secret))?;
+    s.click("[data-testid=enrol-submit]")?;
+    s.wait("[data-testid=home-supervisor]", t)?;
+
+    // Watch the simulator's frame counters from before the wall opens.
+    let sub_frames = |id: &str| -> u64 {
+        sim.status(id)
+            .and_then(|c| c.streams.into_iter().find(|x| x.path.ends_with("/sub")).map(|x| x.frames))
+            .unwrap_or(0)
+    };
+    let ids: Vec<String> = CAMERAS.iter().map(|(id, _)| id.to_string()).collect();
+    let before: Vec<u64> = ids.iter().map(|id| sub_frames(id)).collect();
+    let ids_for_thread = ids.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sim = Arc::new(sim);
+    let sim2 = sim.clone();
+    std::thread::spawn(move || {
+        let mut first: Vec<Option<i64>> = vec![None; ids_for_thread.len()];
+        let started = Instant::now();
+        while first.iter().any(Option::is_none) && started.elapsed() < Duration::from_secs(30) {
+            for (i, id) in ids_for_thread.iter().enumerate() {
+                if first[i].is_none() {
+                    let n = sim2
+                        .status(id)
+                        .and_then(|c| c.streams.into_iter().find(|x| x.path.ends_with("/sub")).map(|x| x.frames))
+                        .unwrap_or(0);
+                    if n > before[i] {
+                        first[i] = Some(chrono::Utc::now().timestamp_millis());
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let _ = tx.send(first);
+    });
+    s.execute(&format!("location.hash = '#/live?cameras={}&grid=9'", ids.join(",")))?;
+    s.wait("[data-testid=live-wall]", t)?;
+    for id in &ids {
+        s.wait(&format!("[data-testid=live-video-box-{id}][data-state=playing]"), t)?;
+    }
+    let first = rx.recv().map_err(|e| e.to_string())?;
+    s.execute(
+        "window.__p5 = {}; for (const v of document.querySelectorAll('[data-testid^=live-video-cam-]')) { \
+           const id = v.dataset.testid.slice('live-video-'.length); const out = window.__p5[id] = []; \
+           if (v.requestVideoFrameCallback) { \
+             const cb = (now, m) => { out.push([m.mediaTime, performance.timeOrigin + now]); v.requestVideoFrameCallback(cb) }; \
+             v.requestVideoFrameCallback(cb); \
+           } else { \
+             let last = -1; const f = () => { if (v.currentTime !== last) { last = v.currentTime; out.push([v.currentTime, Date.now()]) } requestAnimationFrame(f) }; \
+             requestAnimationFrame(f); \
+           } } \
+         window.__p5api = !!HTMLVideoElement.prototype.requestVideoFrameCallback; return true",
+    )?;
+    // CPU over the measurement window, memory at its end.
+    let pid = app_pid().ok_or("the app's process was not found")?;
+    let hz = 100.0; // USER_HZ on Linux
+    let (c0, t0) = (cpu_ticks_tree(pid), Instant::now());
+    std::thread::sleep(Duration::from_secs(measure_s));
+    let (c1, wall_s) = (cpu_ticks_tree(pid), t0.elapsed().as_secs_f64());
+    let cpu_pct = (c1 - c0) as f64 / hz / wall_s * 100.0;
+    let (rss_app, rss_children, _) = rss_tree_kb(pid);
+    let api = s.execute("return window.__p5api")?;
+    let samples = s.execute("return window.__p5")?;
+    app.shot("wall-9");
+    let mut lat = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let Some(f) = first[i] else { return Err(format!("{id}: its first frame was not seen")) };
+        for pair in samples[id.as_str()].as_array().cloned().unwrap_or_default() {
+            let media_s = pair[0].as_f64().unwrap_or(0.0);
+            let shown_ms = pair[1].as_f64().unwrap_or(0.0);
+            lat.push(shown_ms - (f as f64 + media_s * 1000.0));
+        }
+    }
+    if lat.len() < 100 {
+        return Err(format!("too few presented frames sampled ({})", lat.len()));
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let q = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize];
+    let frames_per_s = lat.len() as f64 / measure_s as f64 / ids.len() as f64;
+    Ok(vec![
+        Row {
+            id: "P5",
+            what: format!(
+                "live wall, 9 sub-streams 640x360@30 (H.264, video only), glass-to-glass on loopback ({} frames, {})",
+                lat.len(),
+                if api == true { "requestVideoFrameCallback" } else { "currentTime per animation frame" }
+            ),
+            figure: format!("median {:.0} ms, p95 {:.0} ms, max {:.0} ms; {:.1} frames/s shown per tile", q(0.5), q(0.95), lat[lat.len() - 1], frames_per_s),
+            target: "< 1 s on loopback",
+            baseline: "-".into(),
+        },
+        Row {
+            id: "P5",
+            what: "the app (venue-desk + its WebKit processes) while showing the 9-tile wall".into(),
+            figure: format!(
+                "CPU {:.0} % of one core over {measure_s} s; resident memory {} MiB (app {} MiB + webview {} MiB)",
+                cpu_pct,
+                (rss_app + rss_children) / 1024,
+                rss_app / 1024,
+                rss_children / 1024
+            ),
+            target: "reported",
             baseline: "-".into(),
         },
     ])
