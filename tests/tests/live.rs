@@ -315,3 +315,64 @@ async fn more_than_the_allowed_main_streams_are_refused_with_a_message() {
     .await
     .unwrap();
 }
+
+/// Status, content type and body bytes of a short response (`Connection: close`).
+fn fetch(base: &str, target: &str) -> (u16, String, Vec<u8>) {
+    let addr = base.strip_prefix("http://").unwrap();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    let split = all.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    let head = String::from_utf8_lossy(&all[..split]).into_owned();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_string()))
+        .unwrap_or_default();
+    (status, content_type, all[split + 4..].to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_still_picture_is_a_jpeg_of_the_camera_and_refused_without_token_or_camera() {
+    let sim = sim();
+    let v = venue(&sim).await;
+    let server = MediaServer::start(&Recordings::from_services(&v.services)).unwrap();
+    let ep = server.endpoint().clone();
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let (status, kind, body) =
+            fetch(&ep.base_url, &format!("/still/cam-pb1-a?t={}&stream=sub", ep.token));
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(kind, "image/jpeg");
+        assert_eq!(&body[..2], &[0xFF, 0xD8], "a JPEG starts with SOI");
+        assert_eq!(&body[body.len() - 2..], &[0xFF, 0xD9], "and ends with EOI");
+        println!("first still after {:?}, {} bytes", started.elapsed(), body.len());
+        // Asked again at once: the same picture, without decoding the camera again.
+        let again = Instant::now();
+        let (_, _, body2) = fetch(&ep.base_url, &format!("/still/cam-pb1-a?t={}&stream=sub", ep.token));
+        assert_eq!(body2, body);
+        assert!(again.elapsed() < Duration::from_millis(500), "reused: {:?}", again.elapsed());
+        assert_eq!(fetch(&ep.base_url, "/still/cam-pb1-a?t=wrong").0, 403);
+        assert_eq!(fetch(&ep.base_url, &format!("/still/cam-nowhere?t={}", ep.token)).0, 404);
+        assert_eq!(fetch(&ep.base_url, &format!("/still/cam-pb1-a?t={}&stream=x", ep.token)).0, 400);
+    })
+    .await
+    .unwrap();
+    // A camera that is away: a clear refusal, not a hang.
+    sim.drop_camera("cam-pb1-b", DropMode::Disconnect).unwrap();
+    let ep = server.endpoint().clone();
+    tokio::task::spawn_blocking(move || {
+        let (status, _, body) = fetch(&ep.base_url, &format!("/still/cam-pb1-b?t={}", ep.token));
+        assert_eq!(status, 504);
+        assert!(
+            String::from_utf8_lossy(&body).contains("无法从摄像机"),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    })
+    .await
+    .unwrap();
+}

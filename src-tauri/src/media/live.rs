@@ -124,6 +124,8 @@ impl Feed {
 }
 
 type FeedKey = (String, StreamKind, bool);
+/// A still picture (JPEG) and when it was taken.
+type Still = (std::time::Instant, Arc<Vec<u8>>);
 
 /// The live feeds of the venue's cameras.
 pub struct LiveHub {
@@ -131,6 +133,8 @@ pub struct LiveHub {
     vault: Vault,
     /// Running feeds by (camera, stream, with audio), with their viewer counts.
     feeds: Mutex<HashMap<FeedKey, (Arc<Feed>, usize)>>,
+    /// The last still picture of each (camera, stream), with when it was taken.
+    stills: Mutex<HashMap<(String, StreamKind), Still>>,
 }
 
 /// A viewer of a feed: reads the init segment, then fragments as they come. Dropping it leaves the
@@ -154,7 +158,12 @@ pub enum Chunk {
 
 impl LiveHub {
     pub fn new(config: Arc<VenueConfig>, vault: Vault) -> Arc<LiveHub> {
-        Arc::new(LiveHub { config, vault, feeds: Mutex::new(HashMap::new()) })
+        Arc::new(LiveHub {
+            config,
+            vault,
+            feeds: Mutex::new(HashMap::new()),
+            stills: Mutex::new(HashMap::new()),
+        })
     }
 
     fn source(&self, camera_id: &str, kind: StreamKind, audio: bool) -> Result<Source> {
@@ -179,6 +188,34 @@ impl LiveHub {
         let password = self.vault.get_text(&crate::devices::fleet::password_entry(&dev.id)).ok().flatten();
         let username = dev.username.clone().or_else(|| password.as_ref().map(|_| "admin".to_string()));
         Ok(Source { camera_id: dev.id.clone(), url, audio, username, password })
+    }
+
+    /// One JPEG picture of the camera's stream, for a tile that cannot play it live; reused for
+    /// `still::REUSE` (see `still.rs`).
+    pub fn still(&self, camera_id: &str, kind: StreamKind) -> Result<Arc<Vec<u8>>> {
+        let source = self.source(camera_id, kind, false)?;
+        let key = (source.camera_id.clone(), kind);
+        if let Some((at, jpeg)) = self.stills.lock().unwrap().get(&key)
+            && at.elapsed() < super::still::REUSE
+        {
+            return Ok(jpeg.clone());
+        }
+        let jpeg = super::still::grab_jpeg(
+            &source.url,
+            source.username.as_deref(),
+            source.password.as_deref(),
+            FIRST_DATA_TIMEOUT,
+        )
+        .map(Arc::new)
+        .map_err(|why| {
+            Error::new(
+                ErrorKind::Unavailable,
+                format!("无法从摄像机“{camera_id}”取得画面：{why}。请检查摄像机和网络。"),
+                format!("No picture from camera \"{camera_id}\": {why}. Check the camera and its network."),
+            )
+        })?;
+        self.stills.lock().unwrap().insert(key, (std::time::Instant::now(), jpeg.clone()));
+        Ok(jpeg)
     }
 
     /// Joins the feed of the camera's stream (with its audio when `audio`), starting its pipeline

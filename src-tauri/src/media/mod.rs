@@ -31,6 +31,7 @@ pub mod recovery;
 pub mod retention;
 pub mod schedule;
 pub mod serve;
+pub mod still;
 pub mod verify;
 pub mod wall;
 

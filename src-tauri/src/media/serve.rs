@@ -185,19 +185,26 @@ enum Route {
     Segment(i64),
     /// A camera's live stream by its device id.
     Live(String),
+    /// One JPEG picture of a camera, for a tile that cannot play the live stream.
+    Still(String),
 }
 
 /// The route of a path (without the query), or `None`. Ids are plain decimal: nothing from the URL
 /// ever becomes part of a file path.
 fn route(path: &str) -> Option<Route> {
-    if let Some(id) = path.strip_prefix("/live/") {
-        // Device ids of the venue file: letters, digits, `-`, `_`, `.`; anything else is no camera.
-        let ok = !id.is_empty()
+    // Device ids of the venue file: letters, digits, `-`, `_`, `.`; anything else is no camera.
+    let device = |id: &str| {
+        !id.is_empty()
             && id.len() <= 64
             && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
             && id != "."
-            && id != "..";
-        return ok.then(|| Route::Live(id.to_string()));
+            && id != ".."
+    };
+    if let Some(id) = path.strip_prefix("/live/") {
+        return device(id).then(|| Route::Live(id.to_string()));
+    }
+    if let Some(id) = path.strip_prefix("/still/") {
+        return device(id).then(|| Route::Still(id.to_string()));
     }
     let rest = path.strip_prefix("/segment/")?;
     if rest.is_empty() || rest.len() > 18 || !rest.bytes().all(|b| b.is_ascii_digit()) {
@@ -295,6 +302,7 @@ impl Source {
         match route(path) {
             Some(Route::Segment(id)) => self.segment(request, id),
             Some(Route::Live(camera)) => self.live(request, &camera, query),
+            Some(Route::Still(camera)) => self.still(request, &camera, query),
             None => {
                 let _ = request.respond(text(404, "没有这个地址。", "No such address."));
             }
@@ -407,6 +415,33 @@ impl Source {
         };
         // A player that closes the connection mid-file is normal (seek, pause, switch): not an error.
         let _ = request.respond(answer);
+    }
+
+    fn still(&self, request: Request, camera: &str, query: &str) {
+        let Some(stream) = stream_of(query) else {
+            let _ = request.respond(text(
+                400,
+                "stream 只能是 sub（子码流）或 main（主码流）。",
+                "stream must be sub or main.",
+            ));
+            return;
+        };
+        match self.live.still(camera, stream) {
+            Ok(jpeg) => {
+                let response = Response::from_data(jpeg.as_slice().to_vec())
+                    .with_header(Header::from_bytes(&b"Content-Type"[..], &b"image/jpeg"[..]).unwrap())
+                    .with_header(Header::from_bytes(&b"Cache-Control"[..], &b"no-store"[..]).unwrap());
+                let _ = request.respond(response);
+            }
+            Err(e) => {
+                let status = if e.kind == ErrorKind::NotFound { 404 } else { 504 };
+                let _ = request.respond(text(
+                    status,
+                    e.message_in(crate::error::Locale::ZhCn),
+                    e.message_in(crate::error::Locale::En),
+                ));
+            }
+        }
     }
 
     fn live(&self, request: Request, camera: &str, query: &str) {

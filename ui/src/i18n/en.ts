@@ -901,6 +901,8 @@ const en: typeof zhCN = {
   },
   live: {
     title: 'Live wall',
+    stillMode: 'Still picture, every 2 s (this window cannot play the live video)',
+    stillLost: 'No picture just now; trying again shortly',
     source: 'Show',
     sessions: 'Sessions in progress',
     picked: 'Cameras I pick',
@@ -933,7 +935,7 @@ const en: typeof zhCN = {
     acknowledge: 'Acknowledge',
     noSound: 'This computer cannot play this picture’s sound; the picture plays on without it. Check the audio output device.',
     reconnecting: 'Reconnecting by itself…',
-    mseMissing: 'This window cannot play live video (Media Source Extensions are unavailable). Ask an administrator to check the system components.',
+    mseMissing: 'This window cannot play live video (Media Source Extensions are unavailable); each picture is a still updated every 2 s. Ask an administrator to check the system components.',
     state: {
       connecting: 'Connecting…',
       playing: 'Playing',

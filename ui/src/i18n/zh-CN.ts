@@ -899,6 +899,8 @@ export default {
   },
   live: {
     title: '监督墙',
+    stillMode: '静态画面，每 2 秒更新（本机无法播放此实时视频）',
+    stillLost: '暂时取不到画面，稍后自动重试',
     source: '画面来源',
     sessions: '进行中的场次',
     picked: '自选摄像机',
@@ -931,7 +933,7 @@ export default {
     acknowledge: '确认',
     noSound: '本机无法播放此画面的声音，画面继续无声播放。请检查音频输出设备。',
     reconnecting: '正在自动重连…',
-    mseMissing: '此窗口不支持实时视频（Media Source Extensions 不可用），无法播放实时画面。请联系管理员检查系统组件。',
+    mseMissing: '此窗口不支持实时视频（Media Source Extensions 不可用），各画面改为每 2 秒更新的静态画面。请联系管理员检查系统组件。',
     state: {
       connecting: '正在连接…',
       playing: '播放中',
