@@ -70,6 +70,19 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
 /// A recording-only workstation: recovery, the schedule and retention, as in the window; Ctrl-C or
 /// SIGTERM finishes the open files and exits.
 async fn record(config: Option<PathBuf>) -> i32 {
+    // The window and this command on one data directory would both record the same cameras.
+    let _instance = match crate::instance::acquire(&paths::data_dir()) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("{}", e.message());
+            eprintln!(
+                "venue-desk record 不能与窗口或另一个 record 同时运行在同一数据目录上（都会录制同样的摄像机）。\n\
+                 venue-desk record cannot run beside the window or another record on the same data directory \
+                 (both would record the same cameras)."
+            );
+            return 2;
+        }
+    };
     let started = async {
         let cfg = load_config(config)?;
         let services = std::sync::Arc::new(

@@ -477,6 +477,13 @@ async fn kill_9_while_recording_loses_at_most_the_open_segment_and_the_next_star
     };
     let mut child = spawn();
     let store = venue_desk::store::Store::open(&db_url.0).await.unwrap();
+    // A second recorder on the same data directory refuses: both would record the same cameras.
+    let mut cmd = Command::new(app_binary());
+    cmd.args(["--config", file.to_str().unwrap(), "record"]);
+    ws.apply_env(&mut cmd);
+    let second = cmd.output().unwrap();
+    assert_eq!(second.status.code(), Some(2), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("venue-desk record"));
     // Some closed segments, and one open for a second or so.
     wait_for("three indexed segments", Duration::from_secs(40), || async {
         db::segments_of_camera(store.pool(), "cam-pb1-a", 0, i64::MAX).await.unwrap().len() >= 3
