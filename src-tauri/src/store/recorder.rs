@@ -4,7 +4,7 @@
 use sqlx::SqlitePool;
 
 use crate::error::Result;
-use crate::store::recordings::{BookingSpan, SegmentRow};
+use crate::store::recordings::{BookingSpan, SEGMENT_COLUMNS, SPAN_SELECT, SegmentRow};
 
 /// Sessions that want their room recorded at `now_ms`: confirmed, under way or completed ones whose
 /// scheduled span widened by the pre- and post-roll holds `now_ms`, and every session still under way
@@ -15,15 +15,11 @@ pub async fn sessions_to_record(
     pre_roll_ms: i64,
     post_roll_ms: i64,
 ) -> Result<Vec<BookingSpan>> {
-    Ok(sqlx::query_as(
-        "SELECT b.id, b.room_id, b.purpose, b.state, b.start_ms, b.end_ms, b.occupied_start_ms, \
-         b.occupied_end_ms, p.tender_project_code, \
-         (SELECT GROUP_CONCAT(bid_section_code, char(31)) FROM booking_sections s WHERE s.booking_id = b.id) AS sections \
-         FROM bookings b JOIN projects p ON p.id = b.project_id \
-         WHERE (b.state = 'in_progress' AND b.start_ms - $2 <= $1) \
+    Ok(sqlx::query_as(&format!(
+        "{SPAN_SELECT} WHERE (b.state = 'in_progress' AND b.start_ms - $2 <= $1) \
             OR (b.state IN ('confirmed', 'completed') AND b.start_ms - $2 <= $1 AND b.end_ms + $3 > $1) \
-         ORDER BY b.start_ms",
-    )
+         ORDER BY b.start_ms"
+    ))
     .bind(now_ms)
     .bind(pre_roll_ms)
     .bind(post_roll_ms)
@@ -33,10 +29,9 @@ pub async fn sessions_to_record(
 
 /// The camera's last indexed segment.
 pub async fn last_segment(pool: &SqlitePool, camera_id: &str) -> Result<Option<SegmentRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, camera_id, room_id, path, start_ms, end_ms, bytes, sha256, prev_chain, chain, indexed_at, \
-         recovered, purged_at_ms FROM recording_segments WHERE camera_id = $1 ORDER BY id DESC LIMIT 1",
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SEGMENT_COLUMNS} FROM recording_segments WHERE camera_id = $1 ORDER BY id DESC LIMIT 1"
+    ))
     .bind(camera_id)
     .fetch_optional(pool)
     .await?)
@@ -50,11 +45,10 @@ pub async fn oldest_on_disk(
     ended_before_ms: i64,
     limit: i64,
 ) -> Result<Vec<SegmentRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, camera_id, room_id, path, start_ms, end_ms, bytes, sha256, prev_chain, chain, indexed_at, \
-         recovered, purged_at_ms FROM recording_segments \
-         WHERE camera_id = $1 AND purged_at_ms IS NULL AND end_ms < $2 ORDER BY start_ms LIMIT $3",
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SEGMENT_COLUMNS} FROM recording_segments \
+         WHERE camera_id = $1 AND purged_at_ms IS NULL AND end_ms < $2 ORDER BY start_ms LIMIT $3"
+    ))
     .bind(camera_id)
     .bind(ended_before_ms)
     .bind(limit)

@@ -29,7 +29,7 @@ pub struct SegmentRow {
     pub purged_at_ms: Option<i64>,
 }
 
-const SEGMENT_COLUMNS: &str = "id, camera_id, room_id, path, start_ms, end_ms, bytes, sha256, prev_chain, chain, \
+pub(crate) const SEGMENT_COLUMNS: &str = "id, camera_id, room_id, path, start_ms, end_ms, bytes, sha256, prev_chain, chain, \
      indexed_at, recovered, purged_at_ms";
 
 pub struct NewSegment<'a> {
@@ -375,7 +375,7 @@ pub struct BookingSpan {
     pub sections: Option<String>,
 }
 
-const SPAN_SELECT: &str = "SELECT b.id, b.room_id, b.purpose, b.state, b.start_ms, b.end_ms, b.occupied_start_ms, \
+pub(crate) const SPAN_SELECT: &str = "SELECT b.id, b.room_id, b.purpose, b.state, b.start_ms, b.end_ms, b.occupied_start_ms, \
      b.occupied_end_ms, p.tender_project_code, \
      (SELECT GROUP_CONCAT(bid_section_code, char(31)) FROM booking_sections s WHERE s.booking_id = b.id) AS sections \
      FROM bookings b JOIN projects p ON p.id = b.project_id";
