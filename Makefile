@@ -10,7 +10,7 @@ XVFB := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1366x768x24")
 # One feature set for the whole workspace, so the app, its tests and the benches share one build.
 CARGO_ALL := cargo build --workspace --all-targets
 
-.PHONY: help setup deps-system deps-npm deps-tools ui bindings build run run-headless test test-ui test-rust bench clean package package-appimage test-deb
+.PHONY: help setup deps-system deps-npm deps-tools ui bindings build run run-headless test test-ui test-rust bench clean release-bins package package-appimage test-deb test-appimage
 
 help:
 	@echo "make run           open Venue Desk with the built-in demo venue (embedded SQLite)"
@@ -20,6 +20,8 @@ help:
 	@echo "make bindings      regenerate ui/src/bindings.ts from the Rust commands"
 	@echo "make package       build the Linux .deb (release build in PACKAGE_TARGET_DIR); installer/README.md"
 	@echo "make test-deb      install that .deb on a throw-away Debian 12 root and start it under Xvfb"
+	@echo "make package-appimage  build the AppImage (our own runtime; installer/README.md)"
+	@echo "make test-appimage run that AppImage on a Debian 12 root without GTK, WebKit or GStreamer"
 
 deps-system:
 	@bash installer/bootstrap-debian.sh
@@ -89,8 +91,12 @@ installer/node_modules/.installed: installer/package.json installer/package-lock
 	cd installer && npm install --no-audit --no-fund
 	@touch $@
 
-package: deps-system ui installer/node_modules/.installed
+VERSION := $(shell sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' src-tauri/tauri.conf.json | head -1)
+
+release-bins: deps-system ui
 	CARGO_TARGET_DIR=$(PACKAGE_TARGET_DIR) cargo build --release --locked -p venue-desk --bins
+
+package: release-bins installer/node_modules/.installed
 	@mkdir -p installer/build && cp $(PACKAGE_TARGET_DIR)/release/venue-sim installer/build/venue-sim
 	cd src-tauri && CARGO_TARGET_DIR=$(PACKAGE_TARGET_DIR) $(TAURI) bundle --bundles deb
 	@# Tauri names the file after the product ("Venue Desk_…"); apt and scripts want no space.
@@ -98,10 +104,18 @@ package: deps-system ui installer/node_modules/.installed
 	  b=$$(basename "$$f"); cp "$$f" "$(PACKAGE_TARGET_DIR)/packages/venue-desk_$${b#*_}"; done
 	@ls -l $(PACKAGE_TARGET_DIR)/packages/
 
-# Needs linuxdeploy and the AppImage runtime, which Tauri downloads from outside the package
-# registries; where that download is not possible this stops with the bundler's message.
-package-appimage: package
-	cd src-tauri && CARGO_TARGET_DIR=$(PACKAGE_TARGET_DIR) $(TAURI) bundle --bundles appimage
+# The AppImage, with our own type-2 runtime and AppDir assembly (docs/appimage-runtime.md): Tauri's
+# AppImage bundler downloads linuxdeploy and the runtime from GitHub, which is out of reach here.
+APPIMAGE := $(PACKAGE_TARGET_DIR)/packages/venue-desk_$(VERSION)_x86_64.AppImage
+package-appimage: release-bins
+	$(MAKE) -C installer/appimage runtime
+	bash installer/appimage/build-appdir.sh $(PACKAGE_TARGET_DIR)/release $(PACKAGE_TARGET_DIR)/appimage/AppDir
+	@mkdir -p $(PACKAGE_TARGET_DIR)/packages
+	bash installer/appimage/make-appimage.sh installer/appimage/build/runtime $(PACKAGE_TARGET_DIR)/appimage/AppDir $(APPIMAGE)
+	@ls -l $(APPIMAGE)
+
+test-appimage: package-appimage
+	bash installer/appimage/test-appimage-in-chroot.sh $(APPIMAGE)
 
 test-deb: package
 	bash installer/test-deb-in-chroot.sh $$(ls -t $(PACKAGE_TARGET_DIR)/packages/venue-desk_*.deb | head -1)

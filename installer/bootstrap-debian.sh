@@ -12,6 +12,7 @@ PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x gstreamer1.0-plugins-base-apps
   libasound2-dev libdbus-1-dev
   webkit2gtk-driver xvfb xauth dbus-x11 fonts-noto-cjk
+  squashfs-tools fuse3 libsquashfuse-dev libfuse3-dev liblzma-dev libzstd-dev zlib1g-dev liblz4-dev liblzo2-dev
 )
 
 missing=()

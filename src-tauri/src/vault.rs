@@ -4,7 +4,7 @@
 //! The backend is chosen once per process: the desktop's Secret Service when a session bus offers
 //! one (it survives reboots and is unlocked with the desktop login), otherwise the Linux kernel
 //! keyring, which needs no daemon and so works on headless workstations and in CI.
-//! `VENUE_DESK_KEYRING=kernel|secret-service` forces one.
+//! `VENUE_DESK_KEYRING=kernel|secret-service` forces one. On Windows it is the Credential Manager.
 
 use std::sync::OnceLock;
 
@@ -21,23 +21,33 @@ static BACKEND: OnceLock<&'static str> = OnceLock::new();
 
 /// Which keyring this process uses (shown on the device/health screens and in logs).
 pub fn backend() -> &'static str {
-    BACKEND.get_or_init(|| {
-        let forced = std::env::var("VENUE_DESK_KEYRING").unwrap_or_default();
-        let use_secret_service = match forced.as_str() {
-            "kernel" => false,
-            "secret-service" => true,
-            _ => std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() && secret_service_answers(),
-        };
-        if use_secret_service {
-            keyring::set_default_credential_builder(keyring::secret_service::default_credential_builder());
-            "secret-service"
-        } else {
-            keyring::set_default_credential_builder(keyring::keyutils::default_credential_builder());
-            "kernel"
-        }
-    })
+    BACKEND.get_or_init(choose_backend)
 }
 
+#[cfg(not(target_os = "linux"))]
+fn choose_backend() -> &'static str {
+    // keyring's platform store (the Windows Credential Manager) is its default builder.
+    "windows-credential-manager"
+}
+
+#[cfg(target_os = "linux")]
+fn choose_backend() -> &'static str {
+    let forced = std::env::var("VENUE_DESK_KEYRING").unwrap_or_default();
+    let use_secret_service = match forced.as_str() {
+        "kernel" => false,
+        "secret-service" => true,
+        _ => std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() && secret_service_answers(),
+    };
+    if use_secret_service {
+        keyring::set_default_credential_builder(keyring::secret_service::default_credential_builder());
+        "secret-service"
+    } else {
+        keyring::set_default_credential_builder(keyring::keyutils::default_credential_builder());
+        "kernel"
+    }
+}
+
+#[cfg(target_os = "linux")]
 fn secret_service_answers() -> bool {
     let probe = keyring::secret_service::default_credential_builder()
         .build(None, SERVICE_PREFIX, "probe")
@@ -220,6 +230,14 @@ mod tests {
         assert_ne!(sealer.tag("x"), Sealer::new(&[8u8; 32]).tag("x"));
     }
 
+    /// An upgrade keeps the venue's keys only because the new release looks them up under the same
+    /// service name: renaming it would orphan every installed workstation's roster key and secrets.
+    #[test]
+    fn keyring_service_names_stay_the_same_across_releases() {
+        assert_eq!(Vault::new("GZ-JYZX-01").service, "org.venuedesk.desk/GZ-JYZX-01");
+    }
+
+    #[cfg(target_os = "linux")]
     #[test]
     fn the_kernel_keyring_keeps_a_key() {
         let vault = Vault::new(&format!("unit-{}", uuid::Uuid::new_v4()));

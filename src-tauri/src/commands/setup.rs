@@ -14,6 +14,13 @@ fn closed() -> Error {
     )
 }
 
+/// The training launcher (`venue-desk-training`, the AppImage's `--training`) runs the demo venue on
+/// data folders of its own: its first start creates the trainee's administrator and never writes a
+/// venue file, which would turn the training copy into a second venue.
+fn training() -> bool {
+    std::env::var_os("VENUE_DESK_TRAINING").is_some_and(|v| v == "1")
+}
+
 /// What the set-up screen offers on this workstation.
 #[tauri::command]
 #[specta::specta]
@@ -22,7 +29,8 @@ pub async fn setup_status(state: State<'_, AppState>) -> Result<SetupStatus> {
     if !s.auth.needs_first_administrator().await? {
         return Err(closed());
     }
-    Ok(setup::status(s, setup::default_venue_file().as_deref()))
+    let venue_file = if training() { None } else { setup::default_venue_file() };
+    Ok(setup::status(s, venue_file.as_deref()))
 }
 
 /// Checks a recordings path (writable, free space) for the form, before anything is written.
@@ -44,6 +52,12 @@ pub async fn setup_check_storage(state: State<'_, AppState>, path: String) -> Re
 #[specta::specta]
 pub async fn setup_venue(state: State<'_, AppState>, input: SetupInput) -> Result<SetupDone> {
     let s = state.services()?;
+    if training() {
+        return Err(Error::precondition(
+            "培训模式使用演示场所，不能在这里设置场所。请从“Venue Desk 场所服务台”启动项进行首次设置。",
+            "Training runs on the demo venue and cannot set up a venue. Use the \"Venue Desk 场所服务台\" launcher for the first-run set-up.",
+        ));
+    }
     let target = setup::default_venue_file().ok_or_else(|| {
         Error::precondition(
             "找不到本用户的配置目录（HOME 未设置？），无法写入场所配置文件。",

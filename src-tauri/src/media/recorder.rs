@@ -21,10 +21,11 @@ use super::schedule::{self, Camera, Override, Why};
 use crate::alerts::Alarms;
 use crate::alerts::views::AlarmKind;
 use crate::auth::Caller;
-use crate::clock::Clock;
+use crate::checkin::views::{DeviceHealthView, DeviceState};
+use crate::clock::{Clock, venue_local_seconds};
 use crate::config::VenueConfig;
 use crate::domain::operator::Role;
-use crate::error::{Error, Result};
+use crate::error::{Error, Locale, Result, locale};
 use crate::journal::{Entry, EventKind, Outcome};
 use crate::store::Store;
 use crate::store::recorder as db;
@@ -430,6 +431,34 @@ impl Recorder {
     }
 }
 
+/// Cameras and microphones have no driver of their own under 设备状态: the recorder is what talks
+/// to them, so their health there is what it last saw.
+pub fn fold_health(views: &mut [DeviceHealthView], cameras: &[CameraRecording], tz: chrono_tz::Tz) {
+    for c in cameras {
+        let Some(v) = views.iter_mut().find(|v| v.id == c.camera_id) else { continue };
+        v.state = match c.live.state {
+            RecState::Recording => DeviceState::Online,
+            RecState::Lost => DeviceState::Offline,
+            RecState::Connecting | RecState::Idle => DeviceState::Unknown,
+        };
+        v.last_contact_at = c.live.last_data_ms.map(|ms| venue_local_seconds(ms, tz));
+        v.last_error = c.live.problem.clone();
+        let rate = c.live.bitrate_kbps.map(|kbps| format!("{:.1} Mbit/s", f64::from(kbps) / 1000.0));
+        let (zh, en) = match c.live.state {
+            RecState::Recording => ("录像中", "recording"),
+            RecState::Connecting => ("正在连接", "connecting"),
+            RecState::Lost => ("信号中断，正在重连", "signal lost, reconnecting"),
+            // Not contacted while nothing is to be recorded: its state is not known.
+            RecState::Idle => ("空闲：当前无需录像", "idle: nothing to record now"),
+        };
+        let words = if locale() == Locale::ZhCn { zh } else { en };
+        v.detail = Some(match (c.live.state, rate) {
+            (RecState::Recording, Some(rate)) => format!("{words}, {rate}"),
+            _ => words.to_string(),
+        });
+    }
+}
+
 fn idle_live() -> Live {
     Live {
         state: RecState::Idle,
@@ -450,4 +479,74 @@ pub enum ControlTarget {
     Room { room_id: String },
     #[serde(rename_all = "camelCase")]
     Camera { camera_id: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(id: &str) -> DeviceHealthView {
+        DeviceHealthView {
+            id: id.into(),
+            name: id.into(),
+            kind: "camera".into(),
+            driver: "rtsp".into(),
+            address: "rtsp://127.0.0.1/x".into(),
+            state: DeviceState::Unsupported,
+            last_contact_at: None,
+            last_error: None,
+            detail: None,
+        }
+    }
+
+    fn camera(
+        id: &str,
+        state: RecState,
+        last_data_ms: Option<i64>,
+        problem: Option<&str>,
+    ) -> CameraRecording {
+        let mut live = idle_live();
+        live.state = state;
+        live.last_data_ms = last_data_ms;
+        live.bitrate_kbps = last_data_ms.map(|_| 2100);
+        live.problem = problem.map(str::to_string);
+        CameraRecording {
+            camera_id: id.into(),
+            name: id.into(),
+            kind: "camera".into(),
+            room_id: None,
+            room_name: None,
+            continuous: false,
+            why: None,
+            live,
+            last_data_at: None,
+            manual: None,
+            manual_at: None,
+        }
+    }
+
+    #[test]
+    fn device_health_shows_what_the_recorder_last_saw_of_each_camera() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let mut views = vec![view("rec"), view("lost"), view("idle"), view("door")];
+        views[3].kind = "door_controller".into();
+        views[3].state = DeviceState::Online;
+        let t = 1_796_570_274_933; // 2026-12-06T23:17:54.933+08:00
+        let cameras = [
+            camera("rec", RecState::Recording, Some(t), None),
+            camera("lost", RecState::Lost, Some(t - 5_000), Some("5 秒没有收到数据")),
+            camera("idle", RecState::Idle, None, None),
+        ];
+        fold_health(&mut views, &cameras, tz);
+
+        assert_eq!(views[0].state, DeviceState::Online);
+        assert_eq!(views[0].last_contact_at.as_deref(), Some(venue_local_seconds(t, tz).as_str()));
+        assert!(views[0].detail.as_deref().unwrap().contains("2.1 Mbit/s"));
+        assert_eq!(views[1].state, DeviceState::Offline);
+        assert_eq!(views[1].last_error.as_deref(), Some("5 秒没有收到数据"));
+        assert_eq!(views[2].state, DeviceState::Unknown, "an idle camera was not contacted: not known");
+        assert_eq!(views[2].last_contact_at, None);
+        assert_eq!(views[3].state, DeviceState::Online, "other devices keep the fleet's health");
+        assert_eq!(views[3].detail, None);
+    }
 }
