@@ -24,6 +24,7 @@ use venue_desk::domain::operator::Role;
 use venue_desk::domain::project::TradingCategory;
 use venue_desk::media::capture::RecState;
 use venue_desk::media::recorder::ControlTarget;
+use venue_desk::media::schedule::{Override, Why};
 use venue_desk::media::verify::verify_export;
 use venue_desk::sim::rtsp::{CameraConfig, DropMode, RtspSim, RtspSimHandle, VideoFormat};
 use venue_desk::store::recordings::{self as db, SegmentRow};
@@ -415,11 +416,28 @@ async fn manual_start_and_stop_need_a_supervisor_and_a_reason_and_are_journaled(
     })
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    s.recorder.control(&admin(), &room, false, "核查结束").await.unwrap();
-    let cam = s.recorder.status().into_iter().find(|c| c.camera_id == "cam-pb1-a").unwrap();
+
+    // A restart keeps the manual start: the next recorder on the same database records again.
+    let config = s.config.as_ref().clone();
+    let s = live.stop().await;
+    let again = Services::open(config, Arc::new(SystemClock)).await.unwrap();
+    again.recorder.restore_overrides().await.unwrap();
+    let cam = again.recorder.status().into_iter().find(|c| c.camera_id == "cam-pb1-a").unwrap();
+    assert!(
+        matches!(&cam.manual, Some(Override::Start { reason, .. }) if reason == "现场核查需要录像"),
+        "the manual start came back after the restart: {:?}",
+        cam.manual
+    );
+    again.recorder.reconcile().await.unwrap();
+    assert!(again.recorder.status().iter().any(|c| c.camera_id == "cam-pb1-a" && c.why == Some(Why::Manual)));
+    again.recorder.control(&admin(), &room, false, "核查结束").await.unwrap();
+    let cam = again.recorder.status().into_iter().find(|c| c.camera_id == "cam-pb1-a").unwrap();
     assert_eq!(cam.live.state, RecState::Idle);
     assert!(cam.manual.is_none(), "a stop with nothing scheduled ends at once: {:?}", cam.manual);
-    let s = live.stop().await;
+    again.recorder.shutdown().await;
+    let third = Services::open(again.config.as_ref().clone(), Arc::new(SystemClock)).await.unwrap();
+    third.recorder.restore_overrides().await.unwrap();
+    assert!(third.recorder.status().iter().all(|c| c.manual.is_none()), "the stop was stored too");
     assert!(!segments(&s, "cam-pb1-a").await.is_empty(), "the manual recording was indexed");
     let (journal, _) = s
         .journal

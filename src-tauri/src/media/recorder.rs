@@ -126,6 +126,9 @@ impl Recorder {
         if let Err(e) = self.recordings.recover(self.clock.now().timestamp_millis()).await {
             tracing::error!(error = %e, "recovery of unindexed recordings failed");
         }
+        if let Err(e) = self.restore_overrides().await {
+            tracing::error!(error = %e, "the supervisors' manual starts and stops could not be read back");
+        }
         let mut rx = self.reports_rx.lock().await;
         let mut tick = tokio::time::interval(TICK);
         let mut retention = tokio::time::interval(Duration::from_secs(600));
@@ -157,11 +160,41 @@ impl Recorder {
 
     /// Compares the schedule with the running threads: starts what should record, stops what should
     /// not.
+    /// Reads back the manual starts and stops in force before a restart. One made since this
+    /// process started wins; one for a device no longer in the venue file is dropped.
+    pub async fn restore_overrides(&self) -> Result<()> {
+        let stored = db::overrides(self.store.pool()).await?;
+        let mut overrides = self.overrides.lock().unwrap();
+        for (camera_id, json) in stored {
+            if !self.recorded_devices().any(|d| d.id == camera_id) {
+                continue;
+            }
+            match serde_json::from_str::<Override>(&json) {
+                Ok(o) => {
+                    overrides.entry(camera_id).or_insert(o);
+                }
+                Err(e) => tracing::warn!(camera = %camera_id, error = %e, "stored manual override ignored"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the overrides as they are now, so a restart keeps them.
+    async fn save_overrides(&self, snapshot: HashMap<String, Override>) -> Result<()> {
+        let rows: Vec<(String, String)> = snapshot
+            .into_iter()
+            .map(|(id, o)| (id, serde_json::to_string(&o).expect("an override serialises")))
+            .collect();
+        db::save_overrides(&self.store, &rows).await
+    }
+
     pub async fn reconcile(&self) -> Result<()> {
         let r = &self.config.recording;
         let sessions = if r.enabled { self.sessions_now().await? } else { Vec::new() };
         let closing = self.closing.load(std::sync::atomic::Ordering::SeqCst);
         let mut stopping = Vec::new();
+        let mut forgotten = false;
+        let remaining;
         {
             let mut overrides = self.overrides.lock().unwrap();
             let mut running = self.running.lock().unwrap();
@@ -174,6 +207,7 @@ impl Recorder {
                 let sched = schedule::scheduled(cam, &sessions);
                 if overrides.get(&dev.id).is_some_and(|o| schedule::expired(&sched, o)) {
                     overrides.remove(&dev.id);
+                    forgotten = true;
                 }
                 let want = if r.enabled && !closing {
                     schedule::wanted(sched, overrides.get(&dev.id))
@@ -197,6 +231,10 @@ impl Recorder {
                     (None, None) => {}
                 }
             }
+            remaining = forgotten.then(|| overrides.clone());
+        }
+        if let Some(remaining) = remaining {
+            self.save_overrides(remaining).await?;
         }
         for t in &stopping {
             t.request_stop();
@@ -349,7 +387,7 @@ impl Recorder {
         let cameras = self.targets(target)?;
         let now_ms = self.clock.now().timestamp_millis();
         let sessions = self.sessions_now().await?;
-        {
+        let snapshot = {
             let mut overrides = self.overrides.lock().unwrap();
             for id in &cameras {
                 let dev = self.config.devices.iter().find(|d| &d.id == id).expect("targets are devices");
@@ -366,7 +404,9 @@ impl Recorder {
                     }
                 };
             }
-        }
+            overrides.clone()
+        };
+        self.save_overrides(snapshot).await?;
         let (target_name, room) = match target {
             ControlTarget::Room { room_id } => (format!("room:{room_id}"), Some(room_id.clone())),
             ControlTarget::Camera { camera_id } => {

@@ -3,12 +3,12 @@
 //! A manual stop holds only while the schedule gives the reason it gave when the stop was made, so
 //! stopping one session's recording never silences the next session.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::store::recordings::BookingSpan;
 
 /// Why a camera records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum Why {
     /// A session of the camera's room (its booking), pre- and post-roll included.
@@ -29,7 +29,7 @@ pub struct Camera<'a> {
 }
 
 /// A supervisor's decision about one camera.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase", tag = "action")]
 pub enum Override {
     #[serde(rename_all = "camelCase")]

@@ -1,9 +1,11 @@
 //! The recorder's reads: which sessions want their rooms recorded now, the last segment of a
-//! camera (where a crash left its chain), and what retention may free, oldest first.
+//! camera (where a crash left its chain), and what retention may free, oldest first; and the
+//! supervisors' manual overrides, kept across restarts.
 
 use sqlx::SqlitePool;
 
 use crate::error::Result;
+use crate::store::Store;
 use crate::store::recordings::{BookingSpan, SEGMENT_COLUMNS, SPAN_SELECT, SegmentRow};
 
 /// Sessions that want their room recorded at `now_ms`: confirmed, under way or completed ones whose
@@ -64,4 +66,25 @@ pub async fn bytes_on_disk(pool: &SqlitePool) -> Result<Vec<(String, i64)>> {
     )
     .fetch_all(pool)
     .await?)
+}
+
+/// The supervisors' overrides in force: (camera id, override as JSON).
+pub async fn overrides(pool: &SqlitePool) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as("SELECT camera_id, override FROM recording_overrides ORDER BY camera_id")
+        .fetch_all(pool)
+        .await?)
+}
+
+/// Replaces the stored overrides with `overrides` (camera id, JSON), in one transaction.
+pub async fn save_overrides(store: &Store, overrides: &[(String, String)]) -> Result<()> {
+    let mut w = store.begin_write().await?;
+    sqlx::query("DELETE FROM recording_overrides").execute(&mut *w.tx).await?;
+    for (camera_id, json) in overrides {
+        sqlx::query("INSERT INTO recording_overrides (camera_id, override) VALUES ($1, $2)")
+            .bind(camera_id)
+            .bind(json)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    w.commit().await
 }
