@@ -42,8 +42,111 @@ fn choose_backend() -> &'static str {
         keyring::set_default_credential_builder(keyring::secret_service::default_credential_builder());
         "secret-service"
     } else {
-        keyring::set_default_credential_builder(keyring::keyutils::default_credential_builder());
+        keyring::set_default_credential_builder(Box::new(kernel::UserKeyring));
         "kernel"
+    }
+}
+
+/// The kernel keyring store: each secret is a "user" key in the user's own keyring (`@u`), which
+/// lives as long as the kernel does, whatever the login sessions.
+///
+/// keyring's keyutils store puts keys in the session keyring, links them to the persistent one,
+/// and links them again on every read. On a machine without a login session's keyring (a service,
+/// CI, a chroot) those links were refused now and then with EACCES, which it reports as "no such
+/// entry": the sender then found no credentials it had, and `Vault::key` would have replaced a
+/// roster key (`concurrent_readers_always_find_a_stored_key`). Reading here never links.
+#[cfg(target_os = "linux")]
+mod kernel {
+    use keyring::credential::{Credential, CredentialApi, CredentialBuilderApi, CredentialPersistence};
+    use linux_keyutils::{KeyError, KeyPermissions, KeyRing, KeyRingIdentifier, Permission};
+
+    #[derive(Debug)]
+    pub struct UserKeyring;
+
+    impl CredentialBuilderApi for UserKeyring {
+        fn build(
+            &self,
+            _target: Option<&str>,
+            service: &str,
+            user: &str,
+        ) -> keyring::Result<Box<Credential>> {
+            Ok(Box::new(UserKey { description: format!("keyring-rs:{user}@{service}") }))
+        }
+
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+
+        fn persistence(&self) -> CredentialPersistence {
+            CredentialPersistence::UntilReboot
+        }
+    }
+
+    /// The description keeps keyring's format, so keys stored by earlier releases are found.
+    #[derive(Debug)]
+    struct UserKey {
+        description: String,
+    }
+
+    /// Everything for the owning user, nothing for group and others.
+    fn owner_only() -> KeyPermissions {
+        let mut p = KeyPermissions::new();
+        p.set_posessor_perms(Permission::ALL);
+        p.set_user_perms(Permission::ALL);
+        p
+    }
+
+    fn ring() -> keyring::Result<KeyRing> {
+        KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(failure)
+    }
+
+    fn failure(e: KeyError) -> keyring::Error {
+        match e {
+            KeyError::KeyDoesNotExist | KeyError::KeyRevoked | KeyError::KeyExpired => {
+                keyring::Error::NoEntry
+            }
+            other => keyring::Error::PlatformFailure(format!("kernel keyring: {other:?}").into()),
+        }
+    }
+
+    impl CredentialApi for UserKey {
+        fn set_secret(&self, secret: &[u8]) -> keyring::Result<()> {
+            if secret.is_empty() {
+                return Err(keyring::Error::Invalid("secret".into(), "cannot be empty".into()));
+            }
+            let key = ring()?.add_key(&self.description, secret).map_err(failure)?;
+            // The owner may read it without "possessing" it (through a session keyring): another
+            // process of the same user, e.g. `venue-desk record` beside the window.
+            key.set_perms(owner_only()).map_err(failure)
+        }
+
+        fn get_secret(&self) -> keyring::Result<Vec<u8>> {
+            let found = ring()?.search(&self.description).or_else(|e| match e {
+                // Written by an earlier release into the session and persistent keyrings.
+                KeyError::KeyDoesNotExist => legacy(&self.description),
+                other => Err(other),
+            });
+            found.and_then(|k| k.read_to_vec()).map_err(failure)
+        }
+
+        fn delete_credential(&self) -> keyring::Result<()> {
+            ring()?.search(&self.description).and_then(|k| k.invalidate()).map_err(failure)
+        }
+
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    /// A key an earlier release left in the session or persistent keyring, copied into the user
+    /// keyring so later reads find it there.
+    fn legacy(description: &str) -> Result<linux_keyutils::Key, KeyError> {
+        let key = KeyRing::from_special_id(KeyRingIdentifier::Session, false)?.search(description)?;
+        let secret = key.read_to_vec()?;
+        let ring = KeyRing::from_special_id(KeyRingIdentifier::User, true)?;
+        let copy = ring.add_key(description, &secret)?;
+        copy.set_perms(owner_only())?;
+        Ok(copy)
     }
 }
 
@@ -235,6 +338,27 @@ mod tests {
     #[test]
     fn keyring_service_names_stay_the_same_across_releases() {
         assert_eq!(Vault::new("GZ-JYZX-01").service, "org.venuedesk.desk/GZ-JYZX-01");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn concurrent_readers_always_find_a_stored_key() {
+        let vault = Vault::new(&format!("unit-{}", uuid::Uuid::new_v4()));
+        vault.set("a", b"first").unwrap();
+        vault.set("b", b"second").unwrap();
+        let misses: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let vault = &vault;
+                    s.spawn(move || {
+                        let name = if i % 2 == 0 { "a" } else { "b" };
+                        (0..200).filter(|_| vault.get(name).unwrap().is_none()).count()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(misses, 0, "a key that exists was reported missing");
     }
 
     #[cfg(target_os = "linux")]

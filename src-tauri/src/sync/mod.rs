@@ -46,6 +46,9 @@ const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(300);
 /// After 401/403, try again this rarely (a fixed clock or a restored key may cure it).
 const REFUSED_RETRY: Duration = Duration::from_secs(600);
+/// Without credentials, look for them again this often: entering them on the 数据同步 screen wakes
+/// the sender at once, but another process (`venue-desk demo seed`, an installer) may store them.
+const UNCONFIGURED_RECHECK: Duration = Duration::from_secs(30);
 /// The longest `Retry-After` honoured as given; a larger one is capped so a typo cannot stop sync for days.
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
 /// When idle, look for new events at least this often (writers also wake the sender).
@@ -194,7 +197,9 @@ impl Uplink {
     /// Runs the sender until the process ends.
     pub async fn run(self: Arc<Self>) {
         loop {
-            let pause = match self.step().await {
+            let step = self.step().await;
+            tracing::debug!(?step, "sync step");
+            let pause = match step {
                 Ok(Step::Sent { .. }) => continue,
                 Ok(Step::Empty) => IDLE_CHECK,
                 Ok(Step::Wait(d)) | Ok(Step::Stopped(d)) => d,
@@ -219,8 +224,9 @@ impl Uplink {
             return Ok(Step::Wait(Duration::from_millis((at - now_ms) as u64)));
         }
         let Some(creds) = self.credentials()? else {
+            tracing::info!(backend = crate::vault::backend(), "no service-system credentials in the keyring: nothing is sent until they are entered under 数据同步");
             self.set_state(LinkState::NotConfigured, None);
-            return Ok(Step::Stopped(REFUSED_RETRY));
+            return Ok(Step::Stopped(UNCONFIGURED_RECHECK));
         };
         let batch = self.live.lock().expect("sync state lock").batch_limit.unwrap_or(self.config.batch_size);
         let pending = rows::pending(self.store.pool(), i64::from(batch)).await?;
@@ -235,6 +241,7 @@ impl Uplink {
         let link = match self.link() {
             Ok(l) => l,
             Err(e) => {
+                tracing::warn!(error = %e, "the service-system link cannot be set up");
                 self.set_state(LinkState::Misconfigured, Some(LinkProblem { code: "configuration".into(), detail: e.message().into() }));
                 return Ok(Step::Stopped(REFUSED_RETRY));
             }
@@ -343,6 +350,8 @@ impl Uplink {
         let mut live = self.live.lock().expect("sync state lock");
         live.failures = live.failures.saturating_add(1);
         let d = wait.unwrap_or_else(|| backoff(live.failures));
+        // Once per failure with its retry time: the log files are what support reads afterwards.
+        tracing::warn!(code, %detail, retry_in_ms = d.as_millis() as u64, "sending to the service system failed");
         live.retry_at_ms = Some(self.now_ms() + d.as_millis() as i64);
         live.state = Some(state);
         live.problem = Some(LinkProblem { code: code.to_string(), detail });
