@@ -46,6 +46,7 @@ pub struct Recorder {
     vault: Vault,
     running: Mutex<HashMap<String, Running>>,
     overrides: Mutex<HashMap<String, Override>>,
+    saving_overrides: tokio::sync::Mutex<()>,
     reports_tx: mpsc::UnboundedSender<Report>,
     reports_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Report>>,
     /// Set by `shutdown`: no more threads are started.
@@ -108,6 +109,7 @@ impl Recorder {
             vault,
             running: Mutex::new(HashMap::new()),
             overrides: Mutex::new(HashMap::new()),
+            saving_overrides: tokio::sync::Mutex::new(()),
             reports_tx,
             reports_rx: tokio::sync::Mutex::new(reports_rx),
             closing: std::sync::atomic::AtomicBool::new(false),
@@ -158,8 +160,6 @@ impl Recorder {
         self.finished.notify_one();
     }
 
-    /// Compares the schedule with the running threads: starts what should record, stops what should
-    /// not.
     /// Reads back the manual starts and stops in force before a restart. One made since this
     /// process started wins; one for a device no longer in the venue file is dropped.
     pub async fn restore_overrides(&self) -> Result<()> {
@@ -179,22 +179,28 @@ impl Recorder {
         Ok(())
     }
 
-    /// Stores the overrides as they are now, so a restart keeps them.
-    async fn save_overrides(&self, snapshot: HashMap<String, Override>) -> Result<()> {
-        let rows: Vec<(String, String)> = snapshot
-            .into_iter()
-            .map(|(id, o)| (id, serde_json::to_string(&o).expect("an override serialises")))
+    /// Stores the overrides as they are now, so a restart keeps them. The copy is taken under the
+    /// saving lock, so of two saves at once the later one writes the newer set.
+    async fn save_overrides(&self) -> Result<()> {
+        let _saving = self.saving_overrides.lock().await;
+        let rows: Vec<(String, String)> = self
+            .overrides
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, o)| (id.clone(), serde_json::to_string(o).expect("an override serialises")))
             .collect();
         db::save_overrides(&self.store, &rows).await
     }
 
+    /// Compares the schedule with the running threads: starts what should record, stops what should
+    /// not.
     pub async fn reconcile(&self) -> Result<()> {
         let r = &self.config.recording;
         let sessions = if r.enabled { self.sessions_now().await? } else { Vec::new() };
         let closing = self.closing.load(std::sync::atomic::Ordering::SeqCst);
         let mut stopping = Vec::new();
         let mut forgotten = false;
-        let remaining;
         {
             let mut overrides = self.overrides.lock().unwrap();
             let mut running = self.running.lock().unwrap();
@@ -231,10 +237,9 @@ impl Recorder {
                     (None, None) => {}
                 }
             }
-            remaining = forgotten.then(|| overrides.clone());
         }
-        if let Some(remaining) = remaining {
-            self.save_overrides(remaining).await?;
+        if forgotten {
+            self.save_overrides().await?;
         }
         for t in &stopping {
             t.request_stop();
@@ -387,7 +392,7 @@ impl Recorder {
         let cameras = self.targets(target)?;
         let now_ms = self.clock.now().timestamp_millis();
         let sessions = self.sessions_now().await?;
-        let snapshot = {
+        {
             let mut overrides = self.overrides.lock().unwrap();
             for id in &cameras {
                 let dev = self.config.devices.iter().find(|d| &d.id == id).expect("targets are devices");
@@ -404,9 +409,8 @@ impl Recorder {
                     }
                 };
             }
-            overrides.clone()
-        };
-        self.save_overrides(snapshot).await?;
+        }
+        self.save_overrides().await?;
         let (target_name, room) = match target {
             ControlTarget::Room { room_id } => (format!("room:{room_id}"), Some(room_id.clone())),
             ControlTarget::Camera { camera_id } => {
