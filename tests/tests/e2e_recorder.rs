@@ -1,7 +1,8 @@
 //! 录像状态 in the real app, recording for real: today's demo session in 第一评标室 makes the app record
 //! the room's two cameras and its microphone from simulated RTSP cameras. A supervisor sees them
 //! recording with a bitrate, stops the room by hand with a reason (journaled) and starts it again,
-//! and sees a camera cut off turn to 视频丢失 with the alarm banner. Screenshots in
+//! and sees a camera cut off turn to 视频丢失 with the alarm banner; 设备状态 then shows the cameras
+//! as the recorder sees them. Screenshots in
 //! test-artifacts/e2e/recorder/.
 
 use std::sync::Arc;
@@ -124,4 +125,25 @@ fn a_supervisor_watches_the_session_record_stops_and_starts_it_and_sees_a_camera
     sim.restore_camera("cam-pb1-b").unwrap();
     wait_state(s, "cam-pb1-b", "recording", Duration::from_secs(20));
     app.shot("05-camera-back");
+
+    // 设备状态 shows cameras and microphones as the recorder last saw them.
+    s.click("[data-testid=nav-devices]").unwrap();
+    s.wait("[data-testid=device-cam-pb1-a]", T).unwrap();
+    // The state tag's value and the row's text, by the device's id.
+    let device = |id: &str| {
+        let js = format!(
+            "const r = document.querySelector('[data-testid=device-{id}]').closest('tr'); \
+             return r.querySelector('[data-state]').dataset.state + ' ' + r.textContent"
+        );
+        s.execute(&js).unwrap().as_str().unwrap_or_default().to_string()
+    };
+    let a = device("cam-pb1-a");
+    assert!(a.starts_with("online ") && a.contains("录像中"), "a recording camera is online: {a}");
+    assert!(device("mic-pb1").starts_with("online "));
+    let idle = device("cam-kb1-front");
+    assert!(
+        idle.starts_with("unknown ") && idle.contains("空闲"),
+        "nothing to record, not contacted: {idle}"
+    );
+    app.shot("06-devices");
 }
