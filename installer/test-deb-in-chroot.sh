@@ -7,71 +7,26 @@
 #
 #   sudo bash installer/test-deb-in-chroot.sh target-package/release/bundle/deb/Venue*.deb
 #
-# VD_CHROOT=DIR reuses (and keeps) an existing debootstrapped root instead of making one.
+# VD_CHROOT=DIR reuses (and keeps) an existing debootstrapped root (chroot-root.sh).
 set -euo pipefail
 
 deb=$(readlink -f "${1:?usage: test-deb-in-chroot.sh PACKAGE.deb}")
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 result="$here/test-deb-last-result.md"
+result_of=installer/test-deb-in-chroot.sh
 shots="$repo/test-artifacts"
-[ "$(id -u)" -eq 0 ] || { echo "run as root (debootstrap and chroot need it)"; exit 1; }
-command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap
-
-keep=0
-if [ -n "${VD_CHROOT:-}" ]; then root=$VD_CHROOT; keep=1; else root=$(mktemp -d /tmp/vd-chroot.XXXXXX); fi
-# mktemp makes the directory 0700; inside the chroot it is "/", which the operator must traverse.
-chmod 755 "$root"
-mounts=()
-cleanup() {
-  set +e
-  [ -f "$root/tmp/xvfb.pid" ] && kill "$(cat "$root/tmp/xvfb.pid")" 2>/dev/null
-  [ -n "${dbus_pid:-}" ] && kill "$dbus_pid" 2>/dev/null
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -l "${mounts[$i]}"; done
-  [ "$keep" -eq 1 ] || rm -rf --one-file-system "$root"
+describe() {
+  echo "- package: $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB; installed size ${installed_kib:-?} KiB; version ${version:-?})"
+  echo "- root: Debian 12 (bookworm) minbase by debootstrap, package installed with apt"
 }
-trap cleanup EXIT
-
-log() { echo "== $*"; }
-if [ ! -x "$root/usr/bin/apt-get" ]; then
-  log "debootstrap bookworm into $root"
-  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >/dev/null
-fi
-for m in proc sys dev dev/pts; do
-  mkdir -p "$root/$m"
-  case $m in
-    proc) mount -t proc proc "$root/proc" ;;
-    sys) mount -t sysfs sys "$root/sys" ;;
-    dev) mount --bind /dev "$root/dev" ;;
-    dev/pts) mount -t devpts devpts "$root/dev/pts" ;;
-  esac
-  mounts+=("$root/$m")
-done
-cp /etc/resolv.conf "$root/etc/resolv.conf"
+source "$here/chroot-root.sh"
 cp "$deb" "$root/tmp/venue-desk.deb"
-in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 
 log "apt install the package (Depends from Debian) and the test's own tools"
-in_root apt-get update -qq
-in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  /tmp/venue-desk.deb xvfb xauth dbus dbus-x11 imagemagick procps passwd >/tmp/vd-apt.log 2>&1 ||
-  { tail -30 /tmp/vd-apt.log; exit 1; }
+apt_in_root /tmp/venue-desk.deb xvfb xauth dbus dbus-x11 imagemagick procps passwd
 version=$(in_root dpkg-query -W -f='${Version}' venue-desk)
 installed_kib=$(in_root dpkg-query -W -f='${Installed-Size}' venue-desk)
-
-fail() { echo "FAIL: $*"; write_result "FAIL: $*"; exit 1; }
-write_result() {
-  {
-    echo "# Last result of installer/test-deb-in-chroot.sh"
-    echo
-    echo "- when: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "- package: $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB; installed size ${installed_kib:-?} KiB; version ${version:-?})"
-    echo "- root: Debian 12 (bookworm) minbase by debootstrap, package installed with apt"
-    echo "- outcome: $1"
-    for line in "${checks[@]}"; do echo "- $line"; done
-  } >"$result"
-}
-checks=()
 
 log "what the package installed"
 in_root test -x /usr/bin/venue-desk || fail "/usr/bin/venue-desk missing"
@@ -81,10 +36,7 @@ in_root getent group venue-desk >/dev/null || fail "postinst did not create the 
 checks+=("installed: /usr/bin/venue-desk, /usr/bin/venue-sim, udev rule, group venue-desk created by postinst")
 
 log "an operator account in the group"
-in_root id vdoperator >/dev/null 2>&1 || in_root useradd -m -U -G venue-desk -s /bin/bash vdoperator
-# chroot resolves --userspec names with the host's user database: use the root's own numbers.
-op_ids="$(in_root id -u vdoperator):$(in_root id -g vdoperator)"
-op() { chroot --userspec="$op_ids" "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/home/vdoperator USER=vdoperator LANG=en_US.UTF-8 "$@"; }
+make_operator -G venue-desk
 
 log "config check (the built-in demo venue)"
 out=$(op venue-desk config check 2>&1) || fail "config check: $out"
@@ -98,12 +50,7 @@ set -e
 checks+=("without a display: exit 3, \"$(echo "$out" | head -1)\"")
 
 log "the window under Xvfb"
-in_root sh -c 'Xvfb :42 -screen 0 1366x768x24 -nolisten tcp >/tmp/xvfb.log 2>&1 & echo $! >/tmp/xvfb.pid'
-sleep 2
-chroot "$root" chmod 1777 /tmp
-dbus_out=$(op dbus-daemon --session --fork --print-address=1 --print-pid=1 2>/dev/null)
-dbus_addr=$(sed -n 1p <<<"$dbus_out")
-dbus_pid=$(sed -n 2p <<<"$dbus_out")
+start_display 42
 start_ns=$(date +%s%N)
 op env DISPLAY=:42 DBUS_SESSION_BUS_ADDRESS="$dbus_addr" VENUE_DESK_READY_FILE=/tmp/vd-ready \
   sh -c 'venue-desk >/tmp/vd-app.log 2>&1 & echo $! >/tmp/vd-app.pid'

@@ -8,81 +8,38 @@
 #
 #   sudo bash installer/appimage/test-appimage-in-chroot.sh PATH/TO/Venue_Desk-VERSION-x86_64.AppImage
 #
-# VD_CHROOT=DIR reuses (and keeps) an existing debootstrapped root instead of making one.
+# VD_CHROOT=DIR reuses (and keeps) an existing debootstrapped root (installer/chroot-root.sh).
 set -euo pipefail
 
 image=$(readlink -f "${1:?usage: test-appimage-in-chroot.sh IMAGE.AppImage}")
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 result="$here/test-appimage-last-result.md"
+result_of=installer/appimage/test-appimage-in-chroot.sh
 shots="$repo/test-artifacts"
-[ "$(id -u)" -eq 0 ] || { echo "run as root (debootstrap and chroot need it)"; exit 1; }
-command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap
-
-keep=0
-if [ -n "${VD_CHROOT:-}" ]; then root=$VD_CHROOT; keep=1; else root=$(mktemp -d /tmp/vd-chroot.XXXXXX); fi
-chmod 755 "$root"
-mounts=()
-cleanup() {
-  set +e
-  [ -n "${app_pid:-}" ] && in_root kill "$app_pid" 2>/dev/null
-  [ -f "$root/tmp/xvfb.pid" ] && kill "$(cat "$root/tmp/xvfb.pid")" 2>/dev/null
-  [ -n "${dbus_pid:-}" ] && kill "$dbus_pid" 2>/dev/null
-  # A FUSE mount left by a failed check would keep the root busy.
-  grep -o " $root/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -l "${mounts[$i]}" 2>/dev/null; done
-  rm -f "${fuse_node:-}"
-  [ "$keep" -eq 1 ] || rm -rf --one-file-system "$root"
+# What any desktop has; the image brings the rest. imagemagick, procps and passwd are the test's.
+host_packages=(xvfb xauth dbus dbus-x11 fuse3 fonts-noto-cjk libgl1 libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri libgbm1
+  libasound2 libfontconfig1 libfreetype6 libharfbuzz0b libx11-xcb1 imagemagick procps passwd)
+describe() {
+  echo "- image: $(basename "$image") ($(du -k "$image" | cut -f1) KiB)"
+  echo "- root: Debian 12 (bookworm) minbase by debootstrap with only: ${host_packages[*]}"
 }
-trap cleanup EXIT
+cleanup_more() {
+  [ -n "${app_pid:-}" ] && in_root kill "$app_pid" 2>/dev/null
+  rm -f "${fuse_node:-}"
+}
+source "$repo/installer/chroot-root.sh"
 
-log() { echo "== $*"; }
-if [ ! -x "$root/usr/bin/apt-get" ]; then
-  log "debootstrap bookworm into $root"
-  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >/dev/null
-fi
-for m in proc sys dev dev/pts; do
-  mkdir -p "$root/$m"
-  case $m in
-    proc) mount -t proc proc "$root/proc" ;;
-    sys) mount -t sysfs sys "$root/sys" ;;
-    dev) mount --bind /dev "$root/dev" ;;
-    dev/pts) mount -t devpts devpts "$root/dev/pts" ;;
-  esac
-  mounts+=("$root/$m")
-done
 # A desktop's /dev/fuse is open to every user (udev, fuse3's rule); this machine's may be root's
 # only. A node of the root's own, bound over the host's, gives the operator what a desktop gives.
 fuse_node=$(mktemp /tmp/vd-fuse-node.XXXXXX)
 rm -f "$fuse_node" && mknod -m 666 "$fuse_node" c 10 229
 mount --bind "$fuse_node" "$root/dev/fuse"
-mounts+=("$root/dev/fuse")
-cp /etc/resolv.conf "$root/etc/resolv.conf"
 # A booted system has /etc/mtab (systemd makes it); fusermount3 needs it to unmount as a user.
 [ -e "$root/etc/mtab" ] || ln -s ../proc/self/mounts "$root/etc/mtab"
-in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 
-# What any desktop has; the image brings the rest. imagemagick, procps and passwd are the test's.
-host_packages=(xvfb xauth dbus dbus-x11 fuse3 fonts-noto-cjk libgl1 libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri libgbm1
-  libasound2 libfontconfig1 libfreetype6 libharfbuzz0b libx11-xcb1 imagemagick procps passwd)
 log "apt install the host's side only: ${host_packages[*]}"
-in_root apt-get update -qq
-in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${host_packages[@]}" \
-  >/tmp/vd-apt.log 2>&1 || { tail -30 /tmp/vd-apt.log; exit 1; }
-
-fail() { echo "FAIL: $*"; write_result "FAIL: $*"; exit 1; }
-write_result() {
-  {
-    echo "# Last result of installer/appimage/test-appimage-in-chroot.sh"
-    echo
-    echo "- when: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "- image: $(basename "$image") ($(du -k "$image" | cut -f1) KiB)"
-    echo "- root: Debian 12 (bookworm) minbase by debootstrap with only: ${host_packages[*]}"
-    echo "- outcome: $1"
-    for line in "${checks[@]}"; do echo "- $line"; done
-  } >"$result"
-}
-checks=()
+apt_in_root "${host_packages[@]}"
 
 # The point of the exercise: none of the app's big libraries is on this root.
 present=$(in_root sh -c '/sbin/ldconfig -p | grep -E "libgtk-3\.so|libwebkit2gtk-4\.1|libjavascriptcoregtk|libgstreamer-1\.0|libsoup-3" || true')
@@ -90,14 +47,11 @@ present=$(in_root sh -c '/sbin/ldconfig -p | grep -E "libgtk-3\.so|libwebkit2gtk
 checks+=("the root has no GTK, WebKitGTK, JavaScriptCore, libsoup or GStreamer (ldconfig -p)")
 
 log "an operator account"
-in_root id vdoperator >/dev/null 2>&1 || in_root useradd -m -U -s /bin/bash vdoperator
-op_ids="$(in_root id -u vdoperator):$(in_root id -g vdoperator)"
-op() { chroot --userspec="$op_ids" "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/home/vdoperator USER=vdoperator LANG=en_US.UTF-8 "$@"; }
+make_operator
 app=/home/vdoperator/VenueDesk.AppImage
 cp "$image" "$root$app"
 chroot "$root" chown vdoperator: "$app"
 chroot "$root" chmod 755 "$app"
-chroot "$root" chmod 1777 /tmp
 
 mounted() { grep -c " $root/tmp/.mount_" /proc/mounts || true; }
 
@@ -118,11 +72,7 @@ set -e
 checks+=("without a display: exit 3, \"$(grep -m1 "graphical display" <<<"$out" | cut -c1-90)…\"")
 
 log "the window under Xvfb"
-in_root sh -c 'Xvfb :43 -screen 0 1366x768x24 -nolisten tcp >/tmp/xvfb.log 2>&1 & echo $! >/tmp/xvfb.pid'
-sleep 2
-dbus_out=$(op dbus-daemon --session --fork --print-address=1 --print-pid=1 2>/dev/null)
-dbus_addr=$(sed -n 1p <<<"$dbus_out")
-dbus_pid=$(sed -n 2p <<<"$dbus_out")
+start_display 43
 start_window() { # $1: extra env, sets app_pid and ready_ms
   rm -f "$root/tmp/vd-ready"
   local start_ns; start_ns=$(date +%s%N)

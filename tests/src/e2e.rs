@@ -252,6 +252,21 @@ impl Drop for RunningApp {
     }
 }
 
+/// The first sign-in of an operator who enrols an authenticator on it (a supervisor, an
+/// administrator): name and password, then the code for the secret the enrolment screen shows,
+/// until the home screen with test id `home` is up.
+pub fn sign_in_enrolling(s: &Session, username: &str, password: &str, home: &str) {
+    let t = Duration::from_secs(20);
+    s.wait("[data-testid=login-username]", Duration::from_secs(60)).unwrap();
+    s.fill("[data-testid=login-username]", username).unwrap();
+    s.fill("[data-testid=login-password]", &format!("{password}{}", crate::webdriver::ENTER)).unwrap();
+    s.wait("[data-testid=enrol-qr]", t).unwrap();
+    let secret = s.text_of("[data-testid=enrol-secret]").unwrap();
+    s.fill("[data-testid=enrol-code]", &current_totp(&secret)).unwrap();
+    s.click("[data-testid=enrol-submit]").unwrap();
+    s.wait(&format!("[data-testid={home}]"), t).unwrap();
+}
+
 /// The authenticator code for an enrolment secret, as the operator's phone would show it; waits
 /// out the last two seconds of a time step so the code is still current when it arrives.
 pub fn current_totp(secret_base32: &str) -> String {

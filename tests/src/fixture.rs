@@ -22,6 +22,30 @@ pub fn username(role: Role) -> String {
     format!("op.{}", role.as_str().replace('_', "-"))
 }
 
+/// The fixture's operator of `role`, as the services see a signed-in caller: ids in the order
+/// `Venue::open_with` creates them.
+pub fn caller(role: Role) -> Caller {
+    let operator_id = match role {
+        Role::Administrator => 1,
+        Role::FrontDesk => 2,
+        Role::Supervisor => 3,
+        Role::VenueManager => 4,
+    };
+    Caller { operator_id, username: username(role), role }
+}
+
+/// Every table, index and trigger with its SQL, in a stable order: two databases with equal
+/// schemas give equal lists.
+pub async fn schema(pool: &sqlx::SqlitePool) -> Vec<(String, String, Option<String>)> {
+    sqlx::query_as(
+        "SELECT type, name, sql FROM sqlite_master \
+         WHERE name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY type, name",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
 impl Venue {
     /// The demo venue on an empty database, with one operator of each role (the administrator
     /// created through first run) and nobody signed in.

@@ -12,7 +12,7 @@ use venue_desk::domain::operator::Role;
 use venue_desk::sim::isapi::{IsapiSim, IsapiSimConfig, IsapiSimHandle};
 use venue_desk::sim::lockboard::{LockBoardSim, SimBoardConfig};
 use venue_desk::sim::modbus::ModbusSim;
-use venue_desk_tests::e2e::{RunningApp, Workstation, seed_operators};
+use venue_desk_tests::e2e::{RunningApp, Workstation, seed_operators, sign_in_enrolling};
 use venue_desk_tests::webdriver::ENTER;
 
 const T: Duration = Duration::from_secs(20);
@@ -154,14 +154,7 @@ fn the_front_desk_checks_an_expert_in_and_out() {
 
     // The supervisor sees the session's attendance: one checked in and out, four late.
     s.click("[data-testid=logout]").unwrap();
-    s.wait("[data-testid=login-username]", T).unwrap();
-    s.fill("[data-testid=login-username]", SUPERVISOR).unwrap();
-    s.fill("[data-testid=login-password]", &format!("{PASSWORD}{ENTER}")).unwrap();
-    s.wait("[data-testid=enrol-qr]", T).unwrap();
-    let secret = s.text_of("[data-testid=enrol-secret]").unwrap();
-    s.fill("[data-testid=enrol-code]", &venue_desk_tests::e2e::current_totp(&secret)).unwrap();
-    s.click("[data-testid=enrol-submit]").unwrap();
-    s.wait("[data-testid=home-supervisor]", T).unwrap();
+    sign_in_enrolling(s, SUPERVISOR, PASSWORD, "home-supervisor");
     s.click("[data-testid=nav-attendance]").unwrap();
     let session =
         s.wait_text(&format!("[data-testid=attendance-session-{booking_id}]"), "王建国", T).unwrap();

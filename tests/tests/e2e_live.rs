@@ -11,7 +11,7 @@ use serde_json::Value;
 use venue_desk::clock::SystemClock;
 use venue_desk::domain::operator::Role;
 use venue_desk::sim::rtsp::{CameraConfig, DropMode, RtspSim, RtspSimHandle, VideoFormat};
-use venue_desk_tests::e2e::{RunningApp, Workstation, free_port, seed_operators};
+use venue_desk_tests::e2e::{RunningApp, Workstation, free_port, seed_operators, sign_in_enrolling};
 use venue_desk_tests::webdriver::{ENTER, Session};
 
 const T: Duration = Duration::from_secs(20);
@@ -67,17 +67,6 @@ fn workstation(sim: &RtspSimHandle, recording: bool) -> Workstation {
     ws
 }
 
-fn sign_in_supervisor(s: &Session) {
-    s.wait("[data-testid=login-username]", Duration::from_secs(60)).unwrap();
-    s.fill("[data-testid=login-username]", SUPERVISOR).unwrap();
-    s.fill("[data-testid=login-password]", &format!("{PASSWORD}{ENTER}")).unwrap();
-    s.wait("[data-testid=enrol-qr]", T).unwrap();
-    let secret = s.text_of("[data-testid=enrol-secret]").unwrap();
-    s.fill("[data-testid=enrol-code]", &venue_desk_tests::e2e::current_totp(&secret)).unwrap();
-    s.click("[data-testid=enrol-submit]").unwrap();
-    s.wait("[data-testid=home-supervisor]", T).unwrap();
-}
-
 /// Polls a page value until `done` holds for it, or fails with the last value.
 fn poll(s: &Session, script: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     let started = Instant::now();
@@ -100,7 +89,7 @@ fn mse_plays_the_live_route_in_the_app_window() {
     let ws = workstation(&sim, false);
     let app = RunningApp::launch(&ws, "live-mse");
     let s = &app.session;
-    sign_in_supervisor(s);
+    sign_in_enrolling(s, SUPERVISOR, PASSWORD, "home-supervisor");
     s.execute(
         "window.__mse = { log: [] }; const R = window.__mse; \
          (async () => { try { \
@@ -182,7 +171,7 @@ fn a_supervisor_watches_the_wall_listens_and_records_an_incident() {
     let ws = workstation(&sim, true);
     let app = RunningApp::launch(&ws, "live");
     let s = &app.session;
-    sign_in_supervisor(s);
+    sign_in_enrolling(s, SUPERVISOR, PASSWORD, "home-supervisor");
 
     // The wall is the supervisor's first shortcut.
     s.click("[data-testid=shortcut-live]").unwrap();

@@ -12,9 +12,8 @@ use venue_desk::clock::SystemClock;
 use venue_desk::domain::operator::Role;
 use venue_desk::media::Recordings;
 use venue_desk::media::chain::ClosedSegment;
-use venue_desk_tests::e2e::{RunningApp, Workstation, seed_operators};
+use venue_desk_tests::e2e::{RunningApp, Workstation, seed_operators, sign_in_enrolling};
 use venue_desk_tests::media::write_segment;
-use venue_desk_tests::webdriver::ENTER;
 
 const T: Duration = Duration::from_secs(20);
 const SUPERVISOR: &str = "jiandu01";
@@ -76,14 +75,7 @@ fn a_supervisor_plays_back_a_recorded_session() {
 
     let app = RunningApp::launch(&ws, "playback");
     let s = &app.session;
-    s.wait("[data-testid=login-username]", Duration::from_secs(60)).unwrap();
-    s.fill("[data-testid=login-username]", SUPERVISOR).unwrap();
-    s.fill("[data-testid=login-password]", &format!("{PASSWORD}{ENTER}")).unwrap();
-    s.wait("[data-testid=enrol-qr]", T).unwrap();
-    let secret = s.text_of("[data-testid=enrol-secret]").unwrap();
-    s.fill("[data-testid=enrol-code]", &venue_desk_tests::e2e::current_totp(&secret)).unwrap();
-    s.click("[data-testid=enrol-submit]").unwrap();
-    s.wait("[data-testid=home-supervisor]", T).unwrap();
+    sign_in_enrolling(s, SUPERVISOR, PASSWORD, "home-supervisor");
 
     s.click("[data-testid=nav-playback]").unwrap();
     s.wait("[data-testid=playback-view]", T).unwrap();

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use venue_desk::clock::SystemClock;
 use venue_desk::domain::operator::Role;
 use venue_desk::sim::rtsp::{CameraConfig, DropMode, RtspSim, VideoFormat};
-use venue_desk_tests::e2e::{RunningApp, Workstation, free_port, seed_operators};
-use venue_desk_tests::webdriver::{ENTER, Session};
+use venue_desk_tests::e2e::{RunningApp, Workstation, free_port, seed_operators, sign_in_enrolling};
+use venue_desk_tests::webdriver::Session;
 
 const T: Duration = Duration::from_secs(20);
 const SUPERVISOR: &str = "jiandu02";
@@ -70,14 +70,7 @@ fn a_supervisor_watches_the_session_record_stops_and_starts_it_and_sees_a_camera
 
     let app = RunningApp::launch(&ws, "recorder");
     let s = &app.session;
-    s.wait("[data-testid=login-username]", Duration::from_secs(60)).unwrap();
-    s.fill("[data-testid=login-username]", SUPERVISOR).unwrap();
-    s.fill("[data-testid=login-password]", &format!("{PASSWORD}{ENTER}")).unwrap();
-    s.wait("[data-testid=enrol-qr]", T).unwrap();
-    let secret = s.text_of("[data-testid=enrol-secret]").unwrap();
-    s.fill("[data-testid=enrol-code]", &venue_desk_tests::e2e::current_totp(&secret)).unwrap();
-    s.click("[data-testid=enrol-submit]").unwrap();
-    s.wait("[data-testid=home-supervisor]", T).unwrap();
+    sign_in_enrolling(s, SUPERVISOR, PASSWORD, "home-supervisor");
 
     s.click("[data-testid=nav-recording]").unwrap();
     s.wait("[data-testid=recorder-room-pb-1]", T).unwrap();

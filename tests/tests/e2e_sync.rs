@@ -10,8 +10,7 @@ use venue_desk::auth::Caller;
 use venue_desk::clock::SystemClock;
 use venue_desk::domain::operator::Role;
 use venue_desk::sim::receiver::{Mode, Receiver, ReceiverConfig};
-use venue_desk_tests::e2e::{ADMIN, RunningApp, Workstation, seed_operators};
-use venue_desk_tests::webdriver::ENTER;
+use venue_desk_tests::e2e::{ADMIN, RunningApp, Workstation, seed_operators, sign_in_enrolling};
 
 const T: Duration = Duration::from_secs(30);
 const SECRET: &str = "e2e-sync-secret-0123456789";
@@ -50,20 +49,16 @@ fn the_administrator_watches_the_backlog_drain_and_rotates_the_secret() {
         s.store.close().await;
     });
     // Slow enough that the drain can be watched: 50 events a request, 250 ms a request.
-    let receiver =
-        Receiver::start(&format!("127.0.0.1:{port}"), ReceiverConfig::new(&code, "e2e-venue", SECRET.as_bytes())).unwrap();
+    let receiver = Receiver::start(
+        &format!("127.0.0.1:{port}"),
+        ReceiverConfig::new(&code, "e2e-venue", SECRET.as_bytes()),
+    )
+    .unwrap();
     receiver.set_mode(Mode::Stall { ms: 250 });
 
     let app = RunningApp::launch(&ws, "sync");
     let s = &app.session;
-    s.wait("[data-testid=login-username]", Duration::from_secs(60)).unwrap();
-    s.fill("[data-testid=login-username]", ADMIN.0).unwrap();
-    s.fill("[data-testid=login-password]", &format!("{}{ENTER}", ADMIN.1)).unwrap();
-    s.wait("[data-testid=enrol-qr]", T).unwrap();
-    let secret = s.text_of("[data-testid=enrol-secret]").unwrap();
-    s.fill("[data-testid=enrol-code]", &venue_desk_tests::e2e::current_totp(&secret)).unwrap();
-    s.click("[data-testid=enrol-submit]").unwrap();
-    s.wait("[data-testid=home-administrator]", T).unwrap();
+    sign_in_enrolling(s, ADMIN.0, ADMIN.1, "home-administrator");
     s.click("[data-testid=nav-sync]").unwrap();
 
     // The backlog is draining: the progress bar is there while it lasts.
@@ -105,5 +100,9 @@ fn the_administrator_watches_the_backlog_drain_and_rotates_the_secret() {
     let page = s.execute("return document.body.innerText").unwrap().as_str().unwrap_or_default().to_string();
     assert!(!page.contains(ROTATED) && !page.contains(SECRET), "a secret is shown on screen");
     app.shot("04-resumed");
-    assert!(receiver.stats().chain_breaks.is_empty() && receiver.stats().seq_gaps.is_empty(), "{:?}", receiver.stats());
+    assert!(
+        receiver.stats().chain_breaks.is_empty() && receiver.stats().seq_gaps.is_empty(),
+        "{:?}",
+        receiver.stats()
+    );
 }

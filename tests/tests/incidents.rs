@@ -3,7 +3,6 @@
 //! leaves (a legal hold ±10 min on the room, a bookmark, a journal record going upward), the list
 //! with its filters, and bookmarks.
 
-use venue_desk::auth::Caller;
 use venue_desk::domain::operator::Role;
 use venue_desk::error::ErrorKind;
 use venue_desk::media::Recordings;
@@ -14,17 +13,7 @@ use venue_desk::media::incidents::{
     BookmarkInput, HOLD_AROUND_MS, IncidentCategory, IncidentFilter, IncidentInput, PersonInput, PersonRole,
 };
 use venue_desk::media::recorder::CameraRecording;
-use venue_desk_tests::fixture::{Venue, username};
-
-fn caller(role: Role) -> Caller {
-    let operator_id = match role {
-        Role::Administrator => 1,
-        Role::FrontDesk => 2,
-        Role::Supervisor => 3,
-        Role::VenueManager => 4,
-    };
-    Caller { operator_id, username: username(role), role }
-}
+use venue_desk_tests::fixture::{Venue, caller};
 
 /// The fixture's clock: 2026-11-23T01:00:00Z.
 const NOW_MS: i64 = 1_795_395_600_000;

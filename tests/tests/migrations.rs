@@ -7,16 +7,7 @@ use sqlx::SqlitePool;
 use venue_desk::journal::{GENESIS_HASH, hash_of};
 use venue_desk::store::journal::JournalRow;
 use venue_desk::store::{MIGRATOR, Store};
-
-async fn schema(pool: &SqlitePool) -> Vec<(String, String, Option<String>)> {
-    sqlx::query_as(
-        "SELECT type, name, sql FROM sqlite_master \
-         WHERE name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY type, name",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap()
-}
+use venue_desk_tests::fixture::schema;
 
 async fn columns(pool: &SqlitePool, table: &str) -> Vec<(String, String, i64, Option<String>)> {
     sqlx::query_as(&format!(

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use chrono::TimeZone;
 use chrono_tz::Asia::Shanghai;
-use venue_desk::auth::Caller;
 use venue_desk::bookings::views::{BookingInput, ProjectInput};
 use venue_desk::domain::booking::Purpose;
 use venue_desk::domain::operator::Role;
@@ -20,20 +19,10 @@ use venue_desk::media::export_jobs::{ExportJobs, ExportState, ExportUpdate};
 use venue_desk::media::playback::{TimelineQuery, TrackKind};
 use venue_desk::media::serve::MediaServer;
 use venue_desk::store::recordings as db;
-use venue_desk_tests::fixture::{Venue, username};
+use venue_desk_tests::fixture::{Venue, caller};
 use venue_desk_tests::media::write_segment;
 
 const PROJECT: &str = "E3101000001202611088";
-
-fn caller(role: Role) -> Caller {
-    let operator_id = match role {
-        Role::Administrator => 1,
-        Role::FrontDesk => 2,
-        Role::Supervisor => 3,
-        Role::VenueManager => 4,
-    };
-    Caller { operator_id, username: username(role), role }
-}
 
 /// Venue local time on 2026-11-24 as UTC epoch ms.
 fn at(h: u32, m: u32, s: u32) -> i64 {

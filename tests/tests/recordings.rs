@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::TimeZone;
 use chrono_tz::Asia::Shanghai;
 use sha2::{Digest, Sha256};
-use venue_desk::auth::Caller;
 use venue_desk::bookings::views::{BookingInput, ProjectInput};
 use venue_desk::domain::booking::Purpose;
 use venue_desk::domain::operator::Role;
@@ -26,19 +25,9 @@ use venue_desk::media::holds::HoldScope;
 use venue_desk::media::verify::{VerifyReport, verify_export};
 use venue_desk::store::journal::JournalQuery;
 use venue_desk::store::recordings as db;
-use venue_desk_tests::fixture::{Venue, username};
+use venue_desk_tests::fixture::{Venue, caller, username};
 
 const PROJECT: &str = "E3101000001202611077";
-
-fn caller(role: Role) -> Caller {
-    let operator_id = match role {
-        Role::Administrator => 1,
-        Role::FrontDesk => 2,
-        Role::Supervisor => 3,
-        Role::VenueManager => 4,
-    };
-    Caller { operator_id, username: username(role), role }
-}
 
 /// A venue code of its own: the keyring (which holds the signing key) is shared between test processes.
 fn unique_venue_code() -> String {

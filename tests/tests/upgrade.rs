@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use sqlx::{Row, SqlitePool};
 use venue_desk::store::Store;
-use venue_desk_tests::fixture::Venue;
+use venue_desk_tests::fixture::{Venue, schema};
 use venue_desk_tests::sims::evaluation_with_roster;
 
 const OLD_MIGRATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/release-ea860c1/migrations");
@@ -32,16 +32,6 @@ async fn column_names(pool: &SqlitePool, schema: &str, table: &str) -> Vec<Strin
         .fetch_all(pool)
         .await
         .unwrap()
-}
-
-async fn schema(pool: &SqlitePool) -> Vec<(String, String, Option<String>)> {
-    sqlx::query_as(
-        "SELECT type, name, sql FROM sqlite_master \
-         WHERE name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY type, name",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap()
 }
 
 /// Every row of `table`'s listed columns in rowid order, each value as the hex of its bytes

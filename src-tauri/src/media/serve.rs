@@ -218,6 +218,15 @@ fn token_of(query: &str) -> Option<&str> {
     query.split('&').find_map(|kv| kv.strip_prefix("t="))
 }
 
+/// The answer to a `stream=` that is neither `sub` nor `main`.
+fn bad_stream(request: Request) {
+    let _ = request.respond(text(
+        400,
+        "stream 只能是 sub（子码流）或 main（主码流）。",
+        "stream must be sub or main.",
+    ));
+}
+
 /// The `stream` of a live request (`sub` when absent), or `None` when it names no stream.
 fn stream_of(query: &str) -> Option<StreamKind> {
     match query.split('&').find_map(|kv| kv.strip_prefix("stream=")) {
@@ -419,12 +428,7 @@ impl Source {
 
     fn still(&self, request: Request, camera: &str, query: &str) {
         let Some(stream) = stream_of(query) else {
-            let _ = request.respond(text(
-                400,
-                "stream 只能是 sub（子码流）或 main（主码流）。",
-                "stream must be sub or main.",
-            ));
-            return;
+            return bad_stream(request);
         };
         match self.live.still(camera, stream) {
             Ok(jpeg) => {
@@ -446,12 +450,7 @@ impl Source {
 
     fn live(&self, request: Request, camera: &str, query: &str) {
         let Some(stream) = stream_of(query) else {
-            let _ = request.respond(text(
-                400,
-                "stream 只能是 sub（子码流）或 main（主码流）。",
-                "stream must be sub or main.",
-            ));
-            return;
+            return bad_stream(request);
         };
         let audio = query.split('&').any(|kv| kv == "audio=1");
         let mut viewer = match self.live.watch(camera, stream, audio) {

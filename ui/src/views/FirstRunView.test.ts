@@ -73,21 +73,25 @@ describe('FirstRunView', () => {
     wrapper.unmount()
   })
 
-  it('shows the refusal of a venue code in the wrong format and keeps what was typed', async () => {
+  it.each([
+    ['a venue code in the wrong format', 'INVALID_ARGUMENT', '场所编码“广州 01”格式不对：须为 1–32 位英文字母、数字、“-”或“_”，例如 GZ-JYZX-01。', '广州 01', '广州市公共资源交易中心', '格式不对'],
+    ['a nearly full disk', 'FAILED_PRECONDITION', '录像存储路径 /srv/rec 所在磁盘只剩 100 MiB 可用，至少需要 2048 MiB。', 'GZ-01', '广州', '只剩 100 MiB'],
+  ] as const)('shows the backend refusal (%s) and keeps what was typed', async (_case, code, message, venueCode, venueName, shown) => {
     fakeBackend({
       setup_status: () => VENUE,
       setup_venue: () => {
-        throw appError('INVALID_ARGUMENT', '场所编码“广州 01”格式不对：须为 1–32 位英文字母、数字、“-”或“_”，例如 GZ-JYZX-01。')
+        throw appError(code, message)
       },
     })
     const { wrapper } = await mountView()
     await fillAdmin(wrapper)
-    await wrapper.find('[data-testid=first-run-venue-code]').setValue('广州 01')
-    await wrapper.find('[data-testid=first-run-venue-name]').setValue('广州市公共资源交易中心')
+    await wrapper.find('[data-testid=first-run-venue-code]').setValue(venueCode)
+    await wrapper.find('[data-testid=first-run-venue-name]').setValue(venueName)
     await submit(wrapper)
-    expect(wrapper.find('[data-testid=first-run-error]').text()).toContain('格式不对')
+    expect(wrapper.find('[data-testid=first-run-error]').text()).toContain(shown)
     expect(wrapper.find('[data-testid=first-run-done]').exists()).toBe(false)
-    expect((wrapper.find('[data-testid=first-run-venue-name]').element as HTMLInputElement).value).toBe('广州市公共资源交易中心')
+    expect((wrapper.find('[data-testid=first-run-venue-code]').element as HTMLInputElement).value).toBe(venueCode)
+    expect((wrapper.find('[data-testid=first-run-venue-name]').element as HTMLInputElement).value).toBe(venueName)
     wrapper.unmount()
   })
 
@@ -144,24 +148,6 @@ describe('FirstRunView', () => {
     await wrapper.find('[data-testid=first-run-restart]').trigger('click')
     await flushPromises()
     expect(calls('setup_restart')).toHaveLength(1)
-    wrapper.unmount()
-  })
-
-  it('keeps the form and shows the backend refusal (a nearly full disk)', async () => {
-    fakeBackend({
-      setup_status: () => VENUE,
-      setup_venue: () => {
-        throw appError('FAILED_PRECONDITION', '录像存储路径 /srv/rec 所在磁盘只剩 100 MiB 可用，至少需要 2048 MiB。')
-      },
-    })
-    const { wrapper } = await mountView()
-    await fillAdmin(wrapper)
-    await wrapper.find('[data-testid=first-run-venue-code]').setValue('GZ-01')
-    await wrapper.find('[data-testid=first-run-venue-name]').setValue('广州')
-    await submit(wrapper)
-    expect(wrapper.find('[data-testid=first-run-error]').text()).toContain('只剩 100 MiB')
-    expect(wrapper.find('[data-testid=first-run-done]').exists()).toBe(false)
-    expect((wrapper.find('[data-testid=first-run-venue-code]').element as HTMLInputElement).value).toBe('GZ-01')
     wrapper.unmount()
   })
 
