@@ -4,6 +4,7 @@
 pub mod e2e;
 pub mod fixture;
 pub mod media;
+pub mod process;
 pub mod sims;
 pub mod uplink;
 pub mod webdriver;

@@ -12,7 +12,11 @@ use venue_desk::sync::Step;
 
 /// The administrator the fixture creates first.
 pub fn admin() -> Caller {
-    Caller { operator_id: 1, username: crate::fixture::username(Role::Administrator), role: Role::Administrator }
+    Caller {
+        operator_id: 1,
+        username: crate::fixture::username(Role::Administrator),
+        role: Role::Administrator,
+    }
 }
 
 /// A venue code of its own per test: the OS keyring is shared by every test process.
@@ -25,8 +29,13 @@ pub async fn write_door_events(s: &Services, n: usize) {
     for start in (0..n).step_by(5000) {
         let entries: Vec<Entry> = (start..(start + 5000).min(n))
             .map(|i| {
-                Entry::new(Actor::device("door-pb1"), EventKind::DoorEvent, format!("door-pb1#{i}"), Outcome::Ok)
-                    .with_detail(serde_json::json!({"serialNo": i, "major": 5, "minor": 75}))
+                Entry::new(
+                    Actor::device("door-pb1"),
+                    EventKind::DoorEvent,
+                    format!("door-pb1#{i}"),
+                    Outcome::Ok,
+                )
+                .with_detail(serde_json::json!({"serialNo": i, "major": 5, "minor": 75}))
             })
             .collect();
         let mut w = s.store.begin_write().await.unwrap();
@@ -70,7 +79,13 @@ pub async fn drain(s: &Services) {
 /// sequence and no break in the journal chain.
 pub fn assert_exactly_once_in_order(r: &Receiver, expected: &[String]) {
     let got: Vec<String> = r.accepted().into_iter().map(|e| e.event_id).collect();
-    assert_eq!(got.len(), expected.len(), "the receiver holds {} events, the outbox {}", got.len(), expected.len());
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "the receiver holds {} events, the outbox {}",
+        got.len(),
+        expected.len()
+    );
     assert_eq!(got, expected, "events arrived out of order or differ");
     let stats = r.stats();
     assert!(stats.seq_gaps.is_empty(), "gaps: {:?}", stats.seq_gaps);

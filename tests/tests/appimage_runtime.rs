@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use venue_desk_tests::process::wait_within;
 
 const APPRUN: &str = r#"#!/bin/sh
 echo "APPDIR=$APPDIR"
@@ -343,7 +344,7 @@ fn appimage_mount_stays_until_terminated() {
     assert!(is_mounted(&point), "{point}");
     assert_eq!(fs::read_to_string(Path::new(&point).join("usr/share/toy/data.txt")).unwrap(), DATA);
     sh(Command::new("kill").args(["-TERM", &child.id().to_string()]));
-    let status = child.wait().unwrap();
+    let status = wait_within(&mut child, Duration::from_secs(30), "--appimage-mount after SIGTERM");
     assert!(status.success(), "SIGTERM ends --appimage-mount cleanly: {status}");
     assert!(!is_mounted(&point), "unmounted by the time it exits");
     assert!(!Path::new(&point).exists());

@@ -788,7 +788,8 @@ fn venue_sim_serves_the_demo_service_system_with_requests_waiting() {
     let (sim, _) = VenueSimProcess::start(&toml, &[]);
     let control_url = sim.control.clone();
     let plain = agent(Some(Duration::from_secs(5)));
-    let stats: Value = plain.get(&format!("{control_url}/receiver/stats")).call().unwrap().body_mut().read_json().unwrap();
+    let stats: Value =
+        plain.get(&format!("{control_url}/receiver/stats")).call().unwrap().body_mut().read_json().unwrap();
     assert_eq!(stats["requests"], 0, "{stats}");
 
     let c = Client {

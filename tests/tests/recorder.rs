@@ -29,6 +29,7 @@ use venue_desk::media::verify::verify_export;
 use venue_desk::sim::rtsp::{CameraConfig, DropMode, RtspSim, RtspSimHandle, VideoFormat};
 use venue_desk::store::recordings::{self as db, SegmentRow};
 use venue_desk_tests::e2e::{Workstation, app_binary, free_port};
+use venue_desk_tests::process::{output_within, wait_within};
 use venue_desk_tests::uplink::unique_venue_code;
 
 /// Small pictures: the encoders of the simulator share two cores with everything else.
@@ -495,18 +496,19 @@ async fn kill_9_while_recording_loses_at_most_the_open_segment_and_the_next_star
     };
     let mut child = spawn();
     let store = venue_desk::store::Store::open(&db_url.0).await.unwrap();
-    // A second recorder on the same data directory refuses: both would record the same cameras.
-    let mut cmd = Command::new(app_binary());
-    cmd.args(["--config", file.to_str().unwrap(), "record"]);
-    ws.apply_env(&mut cmd);
-    let second = cmd.output().unwrap();
-    assert_eq!(second.status.code(), Some(2), "{}", String::from_utf8_lossy(&second.stderr));
-    assert!(String::from_utf8_lossy(&second.stderr).contains("venue-desk record"));
     // Some closed segments, and one open for a second or so.
     wait_for("three indexed segments", Duration::from_secs(40), || async {
         db::segments_of_camera(store.pool(), "cam-pb1-a", 0, i64::MAX).await.unwrap().len() >= 3
     })
     .await;
+    // A second recorder on the same data directory refuses: both would record the same cameras.
+    // (Asked only now that the first one records: started together, either could win the lock.)
+    let mut cmd = Command::new(app_binary());
+    cmd.args(["--config", file.to_str().unwrap(), "record"]);
+    ws.apply_env(&mut cmd);
+    let second = output_within(&mut cmd, Duration::from_secs(30), "the second recorder");
+    assert_eq!(second.status.code(), Some(2), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("venue-desk record"));
     // The file being written has frames on the disk (a second or so of this small stream).
     let indexed = db::segments_of_camera(store.pool(), "cam-pb1-a", 0, i64::MAX).await.unwrap();
     wait_for("the open file growing", Duration::from_secs(10), || {
@@ -520,7 +522,7 @@ async fn kill_9_while_recording_loses_at_most_the_open_segment_and_the_next_star
     })
     .await;
     child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    wait_within(&mut child, Duration::from_secs(10), "the killed recorder");
     let killed_ms = Utc::now().timestamp_millis();
     let before = db::segments_of_camera(store.pool(), "cam-pb1-a", 0, i64::MAX).await.unwrap();
     let on_disk = mkv_files(&db_url.1.join("cam-pb1-a"));
@@ -548,7 +550,8 @@ async fn kill_9_while_recording_loses_at_most_the_open_segment_and_the_next_star
     .await;
     // SIGTERM: a clean stop.
     let _ = Command::new("kill").arg(child.id().to_string()).status();
-    child.wait().unwrap();
+    let stopped = wait_within(&mut child, Duration::from_secs(30), "the recorder after SIGTERM");
+    assert!(stopped.success(), "SIGTERM stops the recorder cleanly: {stopped}");
     let after = db::segments_of_camera(store.pool(), "cam-pb1-a", 0, i64::MAX).await.unwrap();
     let recovered: Vec<_> = after.iter().filter(|s| s.recovered).collect();
     assert_eq!(recovered.len(), 1);
@@ -559,10 +562,9 @@ async fn kill_9_while_recording_loses_at_most_the_open_segment_and_the_next_star
         assert_eq!(pair[1].prev_chain, pair[0].chain, "the chain runs through the recovered segment");
     }
     let gaps = db::gaps_in_room(store.pool(), "pb-1", 0, i64::MAX).await.unwrap();
-    let g = gaps
-        .iter()
-        .find(|g| g.camera_id == "cam-pb1-a")
-        .unwrap_or_else(|| panic!("the crash's gap is recorded: {gaps:?}, recovered {recovered:?}, killed at {killed_ms}"));
+    let g = gaps.iter().find(|g| g.camera_id == "cam-pb1-a").unwrap_or_else(|| {
+        panic!("the crash's gap is recorded: {gaps:?}, recovered {recovered:?}, killed at {killed_ms}")
+    });
     assert_eq!(g.from_ms, recovered[0].end_ms);
     assert!(g.to_ms.unwrap() >= killed_ms);
     assert!(

@@ -150,7 +150,11 @@ fn gated() -> Vec<(&'static str, Value, &'static [Role])> {
         ("recorder_status", json!({}), allow::SUPERVISION),
         ("recorder_storage", json!({}), allow::SUPERVISION),
         // Refused for the unknown room after the role check.
-        ("recorder_control", json!({"target": {"kind": "room", "roomId": "nope"}, "start": true, "reason": "test"}), allow::SUPERVISION),
+        (
+            "recorder_control",
+            json!({"target": {"kind": "room", "roomId": "nope"}, "start": true, "reason": "test"}),
+            allow::SUPERVISION,
+        ),
         // The mock app has no media server: allowed callers get UNAVAILABLE after the role check.
         ("recordings_timeline", json!({"query": {"kind": "session", "bookingId": 999}}), allow::SUPERVISION),
         ("media_endpoint", json!({}), allow::SUPERVISION),
@@ -178,9 +182,17 @@ fn gated() -> Vec<(&'static str, Value, &'static [Role])> {
             json!({"input": {"category": null, "description": "test", "roomId": "pb-1", "atMs": 0, "people": []}}),
             allow::SUPERVISION,
         ),
-        ("list_incidents", json!({"filter": {"fromMs": null, "toMs": null, "roomId": null, "category": null}}), allow::SUPERVISION),
+        (
+            "list_incidents",
+            json!({"filter": {"fromMs": null, "toMs": null, "roomId": null, "category": null}}),
+            allow::SUPERVISION,
+        ),
         // An empty note: refused after the role check.
-        ("add_bookmark", json!({"input": {"roomId": "pb-1", "cameraId": null, "atMs": 0, "note": ""}}), allow::SUPERVISION),
+        (
+            "add_bookmark",
+            json!({"input": {"roomId": "pb-1", "cameraId": null, "atMs": 0, "note": ""}}),
+            allow::SUPERVISION,
+        ),
         ("list_bookmarks", json!({"roomId": "pb-1", "fromMs": 0, "toMs": 1}), allow::SUPERVISION),
     ]
 }
@@ -287,7 +299,8 @@ async fn setup_commands_close_once_an_operator_exists() {
         let err = out.expect_err("refused");
         assert_eq!(err["code"], "FAILED_PRECONDITION", "{cmd}: {err}");
     }
-    let late = venue_desk::store::operators::by_username(venue.services.store.pool(), "late.admin").await.unwrap();
+    let late =
+        venue_desk::store::operators::by_username(venue.services.store.pool(), "late.admin").await.unwrap();
     assert!(late.is_none(), "no administrator is created once the set-up is closed");
 }
 

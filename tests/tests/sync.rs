@@ -12,14 +12,17 @@ use venue_desk::journal::{Actor, Entry, EventKind, Outcome};
 use venue_desk::sim::receiver::{Mode, Receiver, ReceiverConfig};
 use venue_desk::sync::Step;
 use venue_desk::sync::views::LinkState;
-use venue_desk::sync::wire::{PlatformAction, PlatformBooking, PlatformExpert, PlatformProject, PlatformSession};
+use venue_desk::sync::wire::{
+    PlatformAction, PlatformBooking, PlatformExpert, PlatformProject, PlatformSession,
+};
 use venue_desk_tests::e2e::{Workstation, app_binary};
 use venue_desk_tests::fixture::Venue;
-use venue_desk_tests::uplink::{admin, assert_exactly_once_in_order, drain, outbox_ids, unique_venue_code, write_door_events};
+use venue_desk_tests::process::{output_within, wait_within};
+use venue_desk_tests::uplink::{
+    admin, assert_exactly_once_in_order, drain, outbox_ids, unique_venue_code, write_door_events,
+};
 
 const SECRET: &str = "a-test-secret-of-enough-length";
-
-
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -47,16 +50,13 @@ async fn venue_at(code: &str, port: u16, batch_size: u32, now: chrono::DateTime<
 }
 
 fn receiver_on(port: u16, code: &str) -> Receiver {
-    Receiver::start(&format!("127.0.0.1:{port}"), ReceiverConfig::new(code, "venue-app", SECRET.as_bytes())).unwrap()
+    Receiver::start(&format!("127.0.0.1:{port}"), ReceiverConfig::new(code, "venue-app", SECRET.as_bytes()))
+        .unwrap()
 }
-
-
 
 async fn pending(s: &Services) -> i64 {
     s.uplink.status().await.unwrap().backlog
 }
-
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_for_ten_thousand_events_then_drains_in_order_with_nothing_missing() {
@@ -121,7 +121,10 @@ async fn a_parked_invalid_event_does_not_block_the_rest_and_can_be_retried() {
     let s = &v.services;
     write_door_events(s, 20).await;
     s.journal
-        .record(Entry::new(Actor::system(), EventKind::LockerFault, "lockers-a/3", Outcome::Failed).with_detail(serde_json::json!({"locker": 3})))
+        .record(
+            Entry::new(Actor::system(), EventKind::LockerFault, "lockers-a/3", Outcome::Failed)
+                .with_detail(serde_json::json!({"locker": 3})),
+        )
         .await
         .unwrap();
     write_door_events(s, 20).await;
@@ -149,10 +152,11 @@ async fn a_parked_invalid_event_does_not_block_the_rest_and_can_be_retried() {
     assert!(got.contains(&parked[0].event_id));
     let again = s.uplink.retry_parked(&admin(), parked[0].seq).await.unwrap_err();
     assert_eq!(again.code(), "NOT_FOUND");
-    let kinds: Vec<(String,)> = sqlx::query_as("SELECT kind FROM journal WHERE kind LIKE 'sync.%' ORDER BY seq")
-        .fetch_all(s.store.pool())
-        .await
-        .unwrap();
+    let kinds: Vec<(String,)> =
+        sqlx::query_as("SELECT kind FROM journal WHERE kind LIKE 'sync.%' ORDER BY seq")
+            .fetch_all(s.store.pool())
+            .await
+            .unwrap();
     let kinds: Vec<&str> = kinds.iter().map(|k| k.0.as_str()).collect();
     assert!(kinds.contains(&"sync.event_parked") && kinds.contains(&"sync.event_requeued"), "{kinds:?}");
 }
@@ -173,16 +177,22 @@ async fn a_wrong_secret_is_credentials_rejected_and_not_retried_in_a_tight_loop(
     for _ in 0..20 {
         assert!(matches!(s.uplink.step().await.unwrap(), Step::Wait(_)));
     }
-    assert_eq!(r.stats().event_posts + r.stats().auth_failures.values().sum::<u64>(), 1, "one attempt, not a loop");
+    assert_eq!(
+        r.stats().event_posts + r.stats().auth_failures.values().sum::<u64>(),
+        1,
+        "one attempt, not a loop"
+    );
 
     // The administrator enters the new secret: sending resumes at once.
     s.uplink.set_credentials(&admin(), "venue-app", "the-platform-rotated-this-secret").await.unwrap();
     drain(s).await;
     assert_exactly_once_in_order(&r, &outbox_ids(s).await);
-    let audit: (String,) = sqlx::query_as("SELECT detail FROM journal WHERE kind = 'sync.credentials_changed' ORDER BY seq DESC LIMIT 1")
-        .fetch_one(s.store.pool())
-        .await
-        .unwrap();
+    let audit: (String,) = sqlx::query_as(
+        "SELECT detail FROM journal WHERE kind = 'sync.credentials_changed' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(s.store.pool())
+    .await
+    .unwrap();
     assert!(!audit.0.contains("rotated-this-secret"), "the secret never reaches the journal");
 }
 
@@ -264,16 +274,13 @@ async fn kill_9_mid_batch_then_restart_delivers_every_event_exactly_once() {
     }
     let r = receiver_on(port, &code);
     r.set_mode(Mode::Stall { ms: 400 });
-    let run = || {
-        Command::new(app_binary())
-            .args(["--config", file.to_str().unwrap(), "sync", "drain"])
-            .env("VENUE_DESK_DATA_DIR", ws.data_dir())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+    let drain_cmd = || {
+        let mut cmd = Command::new(app_binary());
+        cmd.args(["--config", file.to_str().unwrap(), "sync", "drain"])
+            .env("VENUE_DESK_DATA_DIR", ws.data_dir());
+        cmd
     };
-    let mut child = run();
+    let mut child = drain_cmd().stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     // Wait until a few batches went through and the next one is on the wire, then kill.
     let deadline = Instant::now() + Duration::from_secs(60);
     while r.stats().event_posts < 3 {
@@ -282,14 +289,14 @@ async fn kill_9_mid_batch_then_restart_delivers_every_event_exactly_once() {
     }
     std::thread::sleep(Duration::from_millis(150));
     Command::new("kill").args(["-9", &child.id().to_string()]).status().unwrap();
-    child.wait().unwrap();
+    wait_within(&mut child, Duration::from_secs(10), "the killed drain");
     // The receiver finishes the stalled batch the dead sender will never hear about.
     std::thread::sleep(Duration::from_millis(600));
     let before_restart = r.stats().accepted;
     assert!(before_restart > 0 && before_restart < 3000, "killed mid-drain: {before_restart} accepted");
 
     r.set_mode(Mode::Normal);
-    let out = run().wait_with_output().unwrap();
+    let out = output_within(&mut drain_cmd(), Duration::from_secs(120), "sync drain after the restart");
     assert!(out.status.success(), "drain failed: {}", String::from_utf8_lossy(&out.stderr));
     let cfg = venue_desk::config::load(&file, &ws.data_dir()).unwrap();
     let s = Services::open(cfg, Arc::new(venue_desk::clock::SystemClock)).await.unwrap();
@@ -318,31 +325,39 @@ async fn pulls_place_requests_refuse_what_cannot_be_placed_and_bring_todays_rost
     // 08:00 today at the venue, whatever time the test runs: the receiver's clock is set to match.
     let tz = chrono_tz::Asia::Shanghai;
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
-    let eight = today.and_hms_opt(8, 0, 0).unwrap().and_local_timezone(tz).unwrap().with_timezone(&chrono::Utc);
+    let eight =
+        today.and_hms_opt(8, 0, 0).unwrap().and_local_timezone(tz).unwrap().with_timezone(&chrono::Utc);
     let v = venue_at(&code, port, 100, eight).await;
     let s = &v.services;
     let r = receiver_on(port, &code);
     r.set_clock_offset_s((eight - chrono::Utc::now()).num_seconds());
     let at = |day: chrono::NaiveDate, hm: &str| format!("{}T{hm}:00+08:00", day.format("%Y-%m-%d"));
     let tomorrow = today + chrono::Days::new(1);
-    let request = |id: &str, room: &str, start: String, end: String, action: PlatformAction| PlatformBooking {
-        platform_booking_id: id.into(),
-        action,
-        project: project("3301002026000777"),
-        bid_section_codes: vec!["001".into()],
-        room_id: room.into(),
-        purpose: "bid_opening".into(),
-        start,
-        end,
-        expected_participants: 20,
-        expected_experts: 0,
-        notes: String::new(),
-    };
+    let request =
+        |id: &str, room: &str, start: String, end: String, action: PlatformAction| PlatformBooking {
+            platform_booking_id: id.into(),
+            action,
+            project: project("3301002026000777"),
+            bid_section_codes: vec!["001".into()],
+            room_id: room.into(),
+            purpose: "bid_opening".into(),
+            start,
+            end,
+            expected_participants: 20,
+            expected_experts: 0,
+            notes: String::new(),
+        };
     r.add_bookings(vec![
         request("PB-1", "kb-2", at(tomorrow, "09:00"), at(tomorrow, "11:00"), PlatformAction::Request),
         // The same room and hours: cannot be placed, and the platform is told why.
         request("PB-2", "kb-2", at(tomorrow, "10:00"), at(tomorrow, "12:00"), PlatformAction::Request),
-        request("PB-3", "no-such-room", at(tomorrow, "14:00"), at(tomorrow, "15:00"), PlatformAction::Request),
+        request(
+            "PB-3",
+            "no-such-room",
+            at(tomorrow, "14:00"),
+            at(tomorrow, "15:00"),
+            PlatformAction::Request,
+        ),
         request("PB-4", "kb-1", at(tomorrow, "14:00"), at(tomorrow, "15:00"), PlatformAction::Request),
         request("PB-4", "kb-1", at(tomorrow, "14:00"), at(tomorrow, "15:00"), PlatformAction::Cancel),
     ]);
@@ -365,8 +380,18 @@ async fn pulls_place_requests_refuse_what_cannot_be_placed_and_bring_todays_rost
             has_roster: true,
         },
         Some(vec![
-            PlatformExpert { name: "李建国".into(), id_number: venue_desk_tests::sims::generated_id(11), expert_type: "技术".into(), is_chair: true },
-            PlatformExpert { name: "王秀英".into(), id_number: venue_desk_tests::sims::generated_id(12), expert_type: "经济".into(), is_chair: false },
+            PlatformExpert {
+                name: "李建国".into(),
+                id_number: venue_desk_tests::sims::generated_id(11),
+                expert_type: "技术".into(),
+                is_chair: true,
+            },
+            PlatformExpert {
+                name: "王秀英".into(),
+                id_number: venue_desk_tests::sims::generated_id(12),
+                expert_type: "经济".into(),
+                is_chair: false,
+            },
         ]),
     );
 
@@ -377,28 +402,35 @@ async fn pulls_place_requests_refuse_what_cannot_be_placed_and_bring_todays_rost
     assert_eq!(report.rosters_imported, 1, "{report:?}");
 
     let inbox = s.uplink.platform_inbox().await.unwrap();
-    let state_of = |id: &str| inbox.bookings.iter().find(|b| b.platform_booking_id == id).map(|b| b.state.clone());
+    let state_of =
+        |id: &str| inbox.bookings.iter().find(|b| b.platform_booking_id == id).map(|b| b.state.clone());
     assert_eq!(state_of("PB-1").as_deref(), Some("imported"));
     assert_eq!(state_of("PB-2").as_deref(), Some("refused"));
     assert_eq!(state_of("PB-3").as_deref(), Some("refused"));
     assert_eq!(state_of("PB-4").as_deref(), Some("cancelled"));
     let pb1 = inbox.bookings.iter().find(|b| b.platform_booking_id == "PB-1").unwrap().booking_id.unwrap();
     let booked = s.bookings.booking(pb1).await.unwrap();
-    assert_eq!(booked.state, venue_desk::domain::booking::BookingState::Requested, "waits for the venue manager");
+    assert_eq!(
+        booked.state,
+        venue_desk::domain::booking::BookingState::Requested,
+        "waits for the venue manager"
+    );
     assert_eq!(booked.created_by, "platform");
-    let refusals: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE event_type = 'PLATFORM_DATA_REFUSED'")
-        .fetch_one(s.store.pool())
-        .await
-        .unwrap();
+    let refusals: (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE event_type = 'PLATFORM_DATA_REFUSED'")
+            .fetch_one(s.store.pool())
+            .await
+            .unwrap();
     assert_eq!(refusals.0, 2);
     let session = inbox.sessions.iter().find(|x| x.session_id == "S-100").unwrap();
     assert_eq!(session.roster_state, "imported");
     assert_eq!(s.checkins.roster_size(session.booking_id.unwrap()).await.unwrap(), 2);
     // Sealed: no name of the roster is in the database file in the clear.
-    let plain: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM roster_entries WHERE CAST(sealed AS TEXT) LIKE '%李建国%'")
-        .fetch_one(s.store.pool())
-        .await
-        .unwrap();
+    let plain: (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM roster_entries WHERE CAST(sealed AS TEXT) LIKE '%李建国%'")
+            .fetch_one(s.store.pool())
+            .await
+            .unwrap();
     assert_eq!(plain.0, 0);
 
     // Pulling again changes nothing: the cursor and the links survive.
@@ -432,7 +464,8 @@ async fn a_full_disk_while_pulling_is_reported_and_the_next_pull_takes_everythin
     let v = venue(&code, port, 100).await;
     let s = &v.services;
     let r = receiver_on(port, &code);
-    let tomorrow = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive() + chrono::Days::new(2);
+    let tomorrow =
+        chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive() + chrono::Days::new(2);
     let at = |hm: &str| format!("{}T{hm}:00+08:00", tomorrow.format("%Y-%m-%d"));
     let items: Vec<PlatformBooking> = (0..40)
         .map(|i| PlatformBooking {
@@ -464,8 +497,10 @@ async fn a_full_disk_while_pulling_is_reported_and_the_next_pull_takes_everythin
     cap_database_pages(s, None).await;
     let report = venue_desk::sync::pulls::pull_all(s).await.unwrap();
     assert!(report.problems.is_empty(), "{report:?}");
-    let (placed,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM bookings WHERE created_by = 'platform'").fetch_one(s.store.pool()).await.unwrap();
+    let (placed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bookings WHERE created_by = 'platform'")
+        .fetch_one(s.store.pool())
+        .await
+        .unwrap();
     let (linked,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM platform_bookings WHERE state = 'imported'")
         .fetch_one(s.store.pool())
         .await

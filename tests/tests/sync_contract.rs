@@ -233,8 +233,15 @@ const GATE_TYPES: &[&str] = &[
     "EMERGENCY_RESTORED",
 ];
 const PLATFORM_TYPES: &[&str] = &["SERVICE_CREDENTIALS_CHANGED", "PLATFORM_DATA_REFUSED"];
-const RECORDING_TYPES: &[&str] =
-    &["RECORDING_SEGMENT_CLOSED", "RECORDING_GAP", "RECORDING_CONTROLLED", "RECORDING_PURGED", "LEGAL_HOLD_PLACED", "LEGAL_HOLD_RELEASED", "INCIDENT_RECORDED"];
+const RECORDING_TYPES: &[&str] = &[
+    "RECORDING_SEGMENT_CLOSED",
+    "RECORDING_GAP",
+    "RECORDING_CONTROLLED",
+    "RECORDING_PURGED",
+    "LEGAL_HOLD_PLACED",
+    "LEGAL_HOLD_RELEASED",
+    "INCIDENT_RECORDED",
+];
 /// Upward types no scenario can produce, each with the reason. None today.
 const NOT_PRODUCIBLE: &[(&str, &str)] = &[];
 
@@ -770,7 +777,9 @@ async fn recording_and_legal_hold_events_validate() {
     // An incident in the recorded minute of the session (the day has come), with a bidder and an
     // expert (masked); then a supervisor's bookmark (local only). (An incident on the unheld
     // segment would hold it from the purge below.)
-    use venue_desk::media::incidents::{BookmarkInput, IncidentCategory, IncidentInput, PersonInput, PersonRole};
+    use venue_desk::media::incidents::{
+        BookmarkInput, IncidentCategory, IncidentInput, PersonInput, PersonRole,
+    };
     v.clock.advance(chrono::Duration::days(2));
     rec.record_incident(
         &supervisor(),
@@ -780,17 +789,33 @@ async fn recording_and_legal_hold_events_validate() {
             room_id: "pb-1".into(),
             at_ms: nine + 30_000,
             people: vec![
-                PersonInput { role: PersonRole::Bidder, name: "某建设有限公司 王五".into(), identity: String::new() },
-                PersonInput { role: PersonRole::Expert, name: String::new(), identity: "11010519700307123X".into() },
+                PersonInput {
+                    role: PersonRole::Bidder,
+                    name: "某建设有限公司 王五".into(),
+                    identity: String::new(),
+                },
+                PersonInput {
+                    role: PersonRole::Expert,
+                    name: String::new(),
+                    identity: "11010519700307123X".into(),
+                },
             ],
         },
         &[],
     )
     .await
     .unwrap();
-    rec.add_bookmark(&supervisor(), &BookmarkInput { room_id: Some("pb-1".into()), camera_id: None, at_ms: nine, note: "开始评标".into() })
-        .await
-        .unwrap();
+    rec.add_bookmark(
+        &supervisor(),
+        &BookmarkInput {
+            room_id: Some("pb-1".into()),
+            camera_id: None,
+            at_ms: nine,
+            note: "开始评标".into(),
+        },
+    )
+    .await
+    .unwrap();
     // A supervisor's manual start and stop (the camera is not simulated here: the start only has to
     // be journaled).
     use venue_desk::media::recorder::ControlTarget;

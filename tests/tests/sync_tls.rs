@@ -15,11 +15,11 @@ use venue_desk::sim::receiver::{Mode, Receiver, ReceiverConfig};
 use venue_desk::sync::Step;
 use venue_desk::sync::views::LinkState;
 use venue_desk_tests::fixture::Venue;
-use venue_desk_tests::uplink::{admin, assert_exactly_once_in_order, drain, outbox_ids, unique_venue_code, write_door_events};
+use venue_desk_tests::uplink::{
+    admin, assert_exactly_once_in_order, drain, outbox_ids, unique_venue_code, write_door_events,
+};
 
 const SECRET: &str = "a-test-secret-of-enough-length";
-
-
 
 /// A private CA and a server certificate it signed, for `127.0.0.1` (an IP address SAN, which is
 /// what the client checks for `https://127.0.0.1:PORT`) and `localhost`.
@@ -87,10 +87,6 @@ async fn venue(code: &str, base_url: &str, ca_file: Option<PathBuf>) -> Venue {
     v.services.uplink.set_credentials(&admin(), "venue-app", SECRET).await.unwrap();
     v
 }
-
-
-
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trusting_the_private_ca_drains_exactly_once_over_https() {

@@ -1,7 +1,6 @@
 //! `venue-sim` as a user runs it: it serves the venue file's controllers and lock boards on their
 //! addresses, the real drivers talk to them, and faults are injected over its control interface.
 
-
 use venue_desk::devices::hik_isapi::{IsapiController, IsapiSettings};
 use venue_desk::devices::lockboard::{LockBoardDriver, LockBoardSettings};
 use venue_desk::devices::{DoorController, LockBoard, LockState};

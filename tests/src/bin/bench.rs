@@ -486,10 +486,15 @@ async fn p6_sync_drain(n: usize, baseline_n: usize) -> Row {
     let rate1 = sent1 as f64 / secs1;
     Row {
         id: "P6",
-        what: format!("backlog of {sent} events drained to the reference receiver (signed HTTP, batches of 1,000, {posts} requests)"),
+        what: format!(
+            "backlog of {sent} events drained to the reference receiver (signed HTTP, batches of 1,000, {posts} requests)"
+        ),
         figure: format!("{secs:.1} s ({rate:.0} events/s)"),
         target: "< 20 s and ≥ 10× one request per event",
-        baseline: format!("one request per event: {rate1:.0} events/s over {sent1} events ({:.0}× faster batched)", rate / rate1),
+        baseline: format!(
+            "one request per event: {rate1:.0} events/s over {sent1} events ({:.0}× faster batched)",
+            rate / rate1
+        ),
     }
 }
 
@@ -656,7 +661,8 @@ fn cpu_seconds(pid: u32) -> f64 {
 /// cameras of public areas all reading `url` (one encoder in the simulator serves them all: the
 /// recorder's work per stream is the same whatever the source).
 fn p4_venue(port: u16, url: &str, cameras: usize, code: &str) -> String {
-    let mut toml = venue_desk::config::DEMO_VENUE_TOML.replace("127.0.0.1:18554", &format!("127.0.0.1:{port}"));
+    let mut toml =
+        venue_desk::config::DEMO_VENUE_TOML.replace("127.0.0.1:18554", &format!("127.0.0.1:{port}"));
     toml = toml.replace("code = \"DEMO-01\"", &format!("code = \"{code}\""));
     for i in 0..cameras {
         toml.push_str(&format!(
@@ -719,7 +725,17 @@ fn p4_recording(secs: u64, streams: usize) -> Result<Vec<Row>, String> {
     std::fs::create_dir_all(&base_dir).map_err(|e| e.to_string())?;
     let baseline = Spawned(
         Command::new("gst-launch-1.0")
-            .args(["-q", "rtspsrc", &format!("location={url}"), "protocols=tcp", "!", "rtph264depay", "!", "h264parse", "!"])
+            .args([
+                "-q",
+                "rtspsrc",
+                &format!("location={url}"),
+                "protocols=tcp",
+                "!",
+                "rtph264depay",
+                "!",
+                "h264parse",
+                "!",
+            ])
             .args(["splitmuxsink", "muxer-factory=matroskamux", "max-size-time=60000000000"])
             .arg(format!("location={}/seg%05d.mkv", base_dir.display()))
             .stdout(Stdio::null())
@@ -731,8 +747,28 @@ fn p4_recording(secs: u64, streams: usize) -> Result<Vec<Row>, String> {
     let with_audio = Spawned(
         Command::new("gst-launch-1.0")
             .args(["-q", "rtspsrc", "name=s", &format!("location={url}"), "protocols=tcp"])
-            .args(["s.", "!", "application/x-rtp,media=video", "!", "rtph264depay", "!", "h264parse", "!", "m.video"])
-            .args(["s.", "!", "application/x-rtp,media=audio", "!", "rtpmp4gdepay", "!", "aacparse", "!", "m.audio_0"])
+            .args([
+                "s.",
+                "!",
+                "application/x-rtp,media=video",
+                "!",
+                "rtph264depay",
+                "!",
+                "h264parse",
+                "!",
+                "m.video",
+            ])
+            .args([
+                "s.",
+                "!",
+                "application/x-rtp,media=audio",
+                "!",
+                "rtpmp4gdepay",
+                "!",
+                "aacparse",
+                "!",
+                "m.audio_0",
+            ])
             .args(["splitmuxsink", "name=m", "muxer-factory=matroskamux", "max-size-time=60000000000"])
             .arg(format!("location={}/av%05d.mkv", base_dir.display()))
             .stdout(Stdio::null())
@@ -786,15 +822,25 @@ fn p4_recording(secs: u64, streams: usize) -> Result<Vec<Row>, String> {
     Ok(vec![
         Row {
             id: "P4",
-            what: "recording CPU, one 1080p30 H.264+AAC stream (venue-desk record: capture, SHA-256, index)".into(),
-            figure: format!("{ours_pct:.1}% of a core ({:.2}× the bare pipeline, {:.2}× it with audio)", ratio(ours_pct), ours_pct / av_pct.max(0.01)),
+            what: "recording CPU, one 1080p30 H.264+AAC stream (venue-desk record: capture, SHA-256, index)"
+                .into(),
+            figure: format!(
+                "{ours_pct:.1}% of a core ({:.2}× the bare pipeline, {:.2}× it with audio)",
+                ratio(ours_pct),
+                ours_pct / av_pct.max(0.01)
+            ),
             target: "≤ 1.2× bare gst-launch",
-            baseline: format!("gst-launch-1.0 rtspsrc ! rtph264depay ! h264parse ! splitmuxsink, same stream: {base_pct:.1}% of a core video only, {av_pct:.1}% with the AAC branch"),
+            baseline: format!(
+                "gst-launch-1.0 rtspsrc ! rtph264depay ! h264parse ! splitmuxsink, same stream: {base_pct:.1}% of a core video only, {av_pct:.1}% with the AAC branch"
+            ),
         },
         Row {
             id: "P4",
             what: format!("{streams} 1080p30 streams recorded at once for {secs} s"),
-            figure: format!("{per_stream:.2}% of a core per stream ({:.2}× the bare pipeline's one stream); {frames} frames kept of {expected:.0} expected at 30 fps ({kept:.1}%) in {files} files", ratio(per_stream)),
+            figure: format!(
+                "{per_stream:.2}% of a core per stream ({:.2}× the bare pipeline's one stream); {frames} frames kept of {expected:.0} expected at 30 fps ({kept:.1}%) in {files} files",
+                ratio(per_stream)
+            ),
             target: "16 streams on 2 cores without frame loss",
             baseline: "-".into(),
         },
@@ -807,8 +853,10 @@ fn cpu_ticks_tree(pid: u32) -> u64 {
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
-        let after: Vec<String> =
-            stat[stat.rfind(')').map(|i| i + 2).unwrap_or(0)..].split_whitespace().map(str::to_string).collect();
+        let after: Vec<String> = stat[stat.rfind(')').map(|i| i + 2).unwrap_or(0)..]
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         let ppid: u32 = after.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
         let ticks: u64 = after.get(11).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
             + after.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
@@ -835,7 +883,9 @@ fn app_pid() -> Option<u32> {
         .ok()?
         .flatten()
         .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
-        .filter(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "venue-desk"))
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "venue-desk")
+        })
         .max()
 }
 
@@ -869,7 +919,8 @@ fn p5_live_wall(measure_s: u64) -> Result<Vec<Row>, String> {
         ("cam-tp1-a", "/tp-1/a"),
         ("cam-pm1-a", "/pm-1/a"),
     ];
-    let sim = RtspSim::start(format!("127.0.0.1:{}", free_port()).parse().unwrap()).map_err(|e| e.to_string())?;
+    let sim =
+        RtspSim::start(format!("127.0.0.1:{}", free_port()).parse().unwrap()).map_err(|e| e.to_string())?;
     for (id, path) in CAMERAS {
         sim.add_camera(CameraConfig::camera(
             id,
@@ -937,7 +988,9 @@ fn p5_live_wall(measure_s: u64) -> Result<Vec<Row>, String> {
                 if first[i].is_none() {
                     let n = sim2
                         .status(id)
-                        .and_then(|c| c.streams.into_iter().find(|x| x.path.ends_with("/sub")).map(|x| x.frames))
+                        .and_then(|c| {
+                            c.streams.into_iter().find(|x| x.path.ends_with("/sub")).map(|x| x.frames)
+                        })
                         .unwrap_or(0);
                     if n > before[i] {
                         first[i] = Some(chrono::Utc::now().timestamp_millis());
@@ -1000,7 +1053,13 @@ fn p5_live_wall(measure_s: u64) -> Result<Vec<Row>, String> {
                 lat.len(),
                 if api == true { "requestVideoFrameCallback" } else { "currentTime per animation frame" }
             ),
-            figure: format!("median {:.0} ms, p95 {:.0} ms, max {:.0} ms; {:.1} frames/s shown per tile", q(0.5), q(0.95), lat[lat.len() - 1], frames_per_s),
+            figure: format!(
+                "median {:.0} ms, p95 {:.0} ms, max {:.0} ms; {:.1} frames/s shown per tile",
+                q(0.5),
+                q(0.95),
+                lat[lat.len() - 1],
+                frames_per_s
+            ),
             target: "< 1 s on loopback",
             baseline: "-".into(),
         },
