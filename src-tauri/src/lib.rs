@@ -167,6 +167,14 @@ impl Services {
         background::start(self).await;
     }
 
+    /// Every device's health as the 设备状态 page shows it: the door and gate links as the fleet
+    /// sees them, with cameras and microphones as the recorder sees them.
+    pub fn device_health(&self) -> Vec<checkin::views::DeviceHealthView> {
+        let mut views = self.fleet.health(self.config.time_zone);
+        media::recorder::fold_health(&mut views, &self.recorder.status(), self.config.time_zone);
+        views
+    }
+
     /// Stores a device's password in the keyring (never in the venue file) and journals that it changed.
     pub async fn set_device_password(
         &self,

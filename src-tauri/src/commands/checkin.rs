@@ -182,9 +182,7 @@ pub async fn set_locker_fault(
 pub async fn device_health(state: State<'_, AppState>) -> Result<Vec<DeviceHealthView>> {
     let s = state.services()?;
     s.auth.require(allow::ANY_ROLE).await?;
-    let mut views = s.fleet.health(s.config.time_zone);
-    crate::media::recorder::fold_health(&mut views, &s.recorder.status(), s.config.time_zone);
-    Ok(views)
+    Ok(s.device_health())
 }
 
 #[tauri::command]
