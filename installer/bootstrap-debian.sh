@@ -11,7 +11,7 @@ PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x gstreamer1.0-plugins-base-apps gstreamer1.0-alsa
   libasound2-dev libdbus-1-dev
-  webkit2gtk-driver xvfb xauth dbus-x11 fonts-noto-cjk imagemagick
+  webkit2gtk-driver xvfb xauth dbus-x11 fonts-noto-cjk imagemagick keyutils
   squashfs-tools fuse3 libsquashfuse-dev libfuse3-dev liblzma-dev libzstd-dev zlib1g-dev liblz4-dev liblzo2-dev
 )
 

@@ -4,7 +4,10 @@
 //! The backend is chosen once per process: the desktop's Secret Service when a session bus offers
 //! one (it survives reboots and is unlocked with the desktop login), otherwise the Linux kernel
 //! keyring, which needs no daemon and so works on headless workstations and in CI.
-//! `VENUE_DESK_KEYRING=kernel|secret-service` forces one. On Windows it is the Credential Manager.
+//! `VENUE_DESK_KEYRING=kernel|secret-service` forces one. `kernel-session` keeps the keys in the
+//! session keyring instead, so they end with the session: the test run uses it (inside
+//! `keyctl session`), so that it neither fills the user keyring nor touches a desktop's login
+//! keyring. On Windows it is the Credential Manager.
 
 use std::sync::OnceLock;
 
@@ -33,22 +36,29 @@ fn choose_backend() -> &'static str {
 #[cfg(target_os = "linux")]
 fn choose_backend() -> &'static str {
     let forced = std::env::var("VENUE_DESK_KEYRING").unwrap_or_default();
-    let use_secret_service = match forced.as_str() {
-        "kernel" => false,
-        "secret-service" => true,
-        _ => std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() && secret_service_answers(),
+    use linux_keyutils::KeyRingIdentifier::{Session, User};
+    let choice = match forced.as_str() {
+        "kernel" => "kernel",
+        "kernel-session" => "kernel-session",
+        "secret-service" => "secret-service",
+        _ if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() && secret_service_answers() => {
+            "secret-service"
+        }
+        _ => "kernel",
     };
-    if use_secret_service {
-        keyring::set_default_credential_builder(keyring::secret_service::default_credential_builder());
-        "secret-service"
-    } else {
-        keyring::set_default_credential_builder(Box::new(kernel::UserKeyring));
-        "kernel"
+    match choice {
+        "secret-service" => {
+            keyring::set_default_credential_builder(keyring::secret_service::default_credential_builder())
+        }
+        "kernel-session" => keyring::set_default_credential_builder(Box::new(kernel::KernelStore(Session))),
+        _ => keyring::set_default_credential_builder(Box::new(kernel::KernelStore(User))),
     }
+    choice
 }
 
 /// The kernel keyring store: each secret is a "user" key in the user's own keyring (`@u`), which
-/// lives as long as the kernel does, whatever the login sessions.
+/// lives as long as the kernel does, whatever the login sessions (or, for throw-away runs, in the
+/// session keyring).
 ///
 /// keyring's keyutils store puts keys in the session keyring, links them to the persistent one,
 /// and links them again on every read. On a machine without a login session's keyring (a service,
@@ -60,17 +70,18 @@ mod kernel {
     use keyring::credential::{Credential, CredentialApi, CredentialBuilderApi, CredentialPersistence};
     use linux_keyutils::{KeyError, KeyPermissions, KeyRing, KeyRingIdentifier, Permission};
 
+    /// The store, over the keyring it keeps its keys in.
     #[derive(Debug)]
-    pub struct UserKeyring;
+    pub struct KernelStore(pub KeyRingIdentifier);
 
-    impl CredentialBuilderApi for UserKeyring {
+    impl CredentialBuilderApi for KernelStore {
         fn build(
             &self,
             _target: Option<&str>,
             service: &str,
             user: &str,
         ) -> keyring::Result<Box<Credential>> {
-            Ok(Box::new(UserKey { description: format!("keyring-rs:{user}@{service}") }))
+            Ok(Box::new(UserKey { description: format!("keyring-rs:{user}@{service}"), ring: self.0 }))
         }
 
         fn as_any(&self) -> &dyn std::any::Any {
@@ -86,6 +97,7 @@ mod kernel {
     #[derive(Debug)]
     struct UserKey {
         description: String,
+        ring: KeyRingIdentifier,
     }
 
     /// Everything for the owning user, nothing for group and others.
@@ -96,9 +108,6 @@ mod kernel {
         p
     }
 
-    fn ring() -> keyring::Result<KeyRing> {
-        KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(failure)
-    }
 
     fn failure(e: KeyError) -> keyring::Error {
         match e {
@@ -114,27 +123,33 @@ mod kernel {
             if secret.is_empty() {
                 return Err(keyring::Error::Invalid("secret".into(), "cannot be empty".into()));
             }
-            let key = ring()?.add_key(&self.description, secret).map_err(failure)?;
+            let key = self.ring()?.add_key(&self.description, secret).map_err(failure)?;
             // The owner may read it without "possessing" it (through a session keyring): another
             // process of the same user, e.g. `venue-desk record` beside the window.
             key.set_perms(owner_only()).map_err(failure)
         }
 
         fn get_secret(&self) -> keyring::Result<Vec<u8>> {
-            let found = ring()?.search(&self.description).or_else(|e| match e {
+            let found = self.ring()?.search(&self.description).or_else(|e| match e {
                 // Written by an earlier release into the session and persistent keyrings.
-                KeyError::KeyDoesNotExist => legacy(&self.description),
+                KeyError::KeyDoesNotExist if self.ring == KeyRingIdentifier::User => legacy(&self.description),
                 other => Err(other),
             });
             found.and_then(|k| k.read_to_vec()).map_err(failure)
         }
 
         fn delete_credential(&self) -> keyring::Result<()> {
-            ring()?.search(&self.description).and_then(|k| k.invalidate()).map_err(failure)
+            self.ring()?.search(&self.description).and_then(|k| k.invalidate()).map_err(failure)
         }
 
         fn as_any(&self) -> &dyn std::any::Any {
             self
+        }
+    }
+
+    impl UserKey {
+        fn ring(&self) -> keyring::Result<KeyRing> {
+            KeyRing::from_special_id(self.ring, true).map_err(failure)
         }
     }
 
@@ -359,6 +374,28 @@ mod tests {
             handles.into_iter().map(|h| h.join().unwrap()).sum()
         });
         assert_eq!(misses, 0, "a key that exists was reported missing");
+    }
+
+    /// The test run keeps its keys in a session keyring (`kernel-session`); the store a headless
+    /// workstation uses is the user keyring, checked here directly, and left as it was found.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_user_keyring_store_keeps_reads_and_deletes_a_key() {
+        use keyring::credential::CredentialBuilderApi;
+        let store = kernel::KernelStore(linux_keyutils::KeyRingIdentifier::User);
+        let service = format!("{SERVICE_PREFIX}/unit-{}", uuid::Uuid::new_v4());
+        let key = store.build(None, &service, "roster-key").unwrap();
+        assert!(matches!(key.get_secret(), Err(keyring::Error::NoEntry)));
+        key.set_secret(b"secret").unwrap();
+        // Another process of the same user reads it through the user keyring, not a session.
+        let found = linux_keyutils::KeyRing::from_special_id(linux_keyutils::KeyRingIdentifier::User, false)
+            .unwrap()
+            .search(&format!("keyring-rs:roster-key@{service}"))
+            .unwrap();
+        assert_eq!(found.read_to_vec().unwrap(), b"secret");
+        assert_eq!(key.get_secret().unwrap(), b"secret");
+        key.delete_credential().unwrap();
+        assert!(matches!(key.get_secret(), Err(keyring::Error::NoEntry)));
     }
 
     #[cfg(target_os = "linux")]

@@ -115,7 +115,13 @@ impl Workstation {
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"))
             .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
-            .env_remove("VENUE_DESK_CONFIG");
+            .env_remove("VENUE_DESK_CONFIG")
+            // Without a session bus GLib would autolaunch one per X display, shared by every app
+            // under this Xvfb and owned by whichever started first: ending that test's process
+            // group ended the bus, and GLib ends the other apps and WebKitWebDrivers with it
+            // (exit-on-close). So each test's app runs without a bus, as on a bare workstation.
+            .env("DBUS_SESSION_BUS_ADDRESS", "disabled:")
+            .env("NO_AT_BRIDGE", "1");
     }
 
     /// Runs a terminal subcommand of the app against this workstation's data.
