@@ -123,10 +123,7 @@ mod kernel {
             if secret.is_empty() {
                 return Err(keyring::Error::Invalid("secret".into(), "cannot be empty".into()));
             }
-            let key = self.ring()?.add_key(&self.description, secret).map_err(failure)?;
-            // The owner may read it without "possessing" it (through a session keyring): another
-            // process of the same user, e.g. `venue-desk record` beside the window.
-            key.set_perms(owner_only()).map_err(failure)
+            add_owned(self.ring()?, &self.description, secret).map(|_| ()).map_err(failure)
         }
 
         fn get_secret(&self) -> keyring::Result<Vec<u8>> {
@@ -153,15 +150,28 @@ mod kernel {
         }
     }
 
+    /// Adds the key to `ring` readable by every process of the owner. The owner may read it
+    /// without "possessing" it (through its session keyring): another process of the same user,
+    /// e.g. `venue-desk record` beside the window. Only a possessor may set those permissions,
+    /// and a key added straight to `@u` is not possessed where the session keyring does not link
+    /// `@u` (`keyctl session`, systemd's `KeyringMode=private`): there it failed with EACCES. So
+    /// the key is made in the process keyring, which this process always possesses, and then
+    /// moved; the link into `ring` replaces an older key of the same name.
+    fn add_owned(ring: KeyRing, description: &str, secret: &[u8]) -> Result<linux_keyutils::Key, KeyError> {
+        let staging = KeyRing::from_special_id(KeyRingIdentifier::Process, true)?;
+        let key = staging.add_key(description, secret)?;
+        key.set_perms(owner_only())?;
+        ring.link_key(key)?;
+        staging.unlink_key(key)?;
+        Ok(key)
+    }
+
     /// A key an earlier release left in the session or persistent keyring, copied into the user
     /// keyring so later reads find it there.
     fn legacy(description: &str) -> Result<linux_keyutils::Key, KeyError> {
         let key = KeyRing::from_special_id(KeyRingIdentifier::Session, false)?.search(description)?;
         let secret = key.read_to_vec()?;
-        let ring = KeyRing::from_special_id(KeyRingIdentifier::User, true)?;
-        let copy = ring.add_key(description, &secret)?;
-        copy.set_perms(owner_only())?;
-        Ok(copy)
+        add_owned(KeyRing::from_special_id(KeyRingIdentifier::User, true)?, description, &secret)
     }
 }
 
