@@ -108,7 +108,6 @@ mod kernel {
         p
     }
 
-
     fn failure(e: KeyError) -> keyring::Error {
         match e {
             KeyError::KeyDoesNotExist | KeyError::KeyRevoked | KeyError::KeyExpired => {
@@ -129,7 +128,9 @@ mod kernel {
         fn get_secret(&self) -> keyring::Result<Vec<u8>> {
             let found = self.ring()?.search(&self.description).or_else(|e| match e {
                 // Written by an earlier release into the session and persistent keyrings.
-                KeyError::KeyDoesNotExist if self.ring == KeyRingIdentifier::User => legacy(&self.description),
+                KeyError::KeyDoesNotExist if self.ring == KeyRingIdentifier::User => {
+                    legacy(&self.description)
+                }
                 other => Err(other),
             });
             found.and_then(|k| k.read_to_vec()).map_err(failure)
