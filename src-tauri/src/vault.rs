@@ -35,25 +35,22 @@ fn choose_backend() -> &'static str {
 
 #[cfg(target_os = "linux")]
 fn choose_backend() -> &'static str {
-    let forced = std::env::var("VENUE_DESK_KEYRING").unwrap_or_default();
     use linux_keyutils::KeyRingIdentifier::{Session, User};
-    let choice = match forced.as_str() {
-        "kernel" => "kernel",
-        "kernel-session" => "kernel-session",
-        "secret-service" => "secret-service",
-        _ if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() && secret_service_answers() => {
-            "secret-service"
-        }
-        _ => "kernel",
+    let forced = std::env::var("VENUE_DESK_KEYRING").unwrap_or_default();
+    let use_secret_service = match forced.as_str() {
+        "kernel" | "kernel-session" => false,
+        "secret-service" => true,
+        _ => std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() && secret_service_answers(),
     };
-    match choice {
-        "secret-service" => {
-            keyring::set_default_credential_builder(keyring::secret_service::default_credential_builder())
-        }
-        "kernel-session" => keyring::set_default_credential_builder(Box::new(kernel::KernelStore(Session))),
-        _ => keyring::set_default_credential_builder(Box::new(kernel::KernelStore(User))),
+    if use_secret_service {
+        keyring::set_default_credential_builder(keyring::secret_service::default_credential_builder());
+        return "secret-service";
     }
-    choice
+    let ring = if forced == "kernel-session" { Session } else { User };
+    keyring::set_default_credential_builder(Box::new(kernel::KernelStore(ring)));
+    // Which kernel keyring is a detail of placement: the journal, the service system and the
+    // 数据同步 screen know two kinds of keyring.
+    "kernel"
 }
 
 /// The kernel keyring store: each secret is a "user" key in the user's own keyring (`@u`), which
