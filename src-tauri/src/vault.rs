@@ -78,7 +78,7 @@ mod kernel {
             service: &str,
             user: &str,
         ) -> keyring::Result<Box<Credential>> {
-            Ok(Box::new(UserKey { description: format!("keyring-rs:{user}@{service}"), ring: self.0 }))
+            Ok(Box::new(KernelKey { description: format!("keyring-rs:{user}@{service}"), ring: self.0 }))
         }
 
         fn as_any(&self) -> &dyn std::any::Any {
@@ -92,7 +92,7 @@ mod kernel {
 
     /// The description keeps keyring's format, so keys stored by earlier releases are found.
     #[derive(Debug)]
-    struct UserKey {
+    struct KernelKey {
         description: String,
         ring: KeyRingIdentifier,
     }
@@ -114,16 +114,16 @@ mod kernel {
         }
     }
 
-    impl CredentialApi for UserKey {
+    impl CredentialApi for KernelKey {
         fn set_secret(&self, secret: &[u8]) -> keyring::Result<()> {
             if secret.is_empty() {
                 return Err(keyring::Error::Invalid("secret".into(), "cannot be empty".into()));
             }
-            add_owned(self.ring()?, &self.description, secret).map(|_| ()).map_err(failure)
+            add_owned(self.keyring()?, &self.description, secret).map(|_| ()).map_err(failure)
         }
 
         fn get_secret(&self) -> keyring::Result<Vec<u8>> {
-            let found = self.ring()?.search(&self.description).or_else(|e| match e {
+            let found = self.keyring()?.search(&self.description).or_else(|e| match e {
                 // Written by an earlier release into the session and persistent keyrings.
                 KeyError::KeyDoesNotExist if self.ring == KeyRingIdentifier::User => {
                     legacy(&self.description)
@@ -134,7 +134,7 @@ mod kernel {
         }
 
         fn delete_credential(&self) -> keyring::Result<()> {
-            self.ring()?.search(&self.description).and_then(|k| k.invalidate()).map_err(failure)
+            self.keyring()?.search(&self.description).and_then(|k| k.invalidate()).map_err(failure)
         }
 
         fn as_any(&self) -> &dyn std::any::Any {
@@ -142,8 +142,8 @@ mod kernel {
         }
     }
 
-    impl UserKey {
-        fn ring(&self) -> keyring::Result<KeyRing> {
+    impl KernelKey {
+        fn keyring(&self) -> keyring::Result<KeyRing> {
             KeyRing::from_special_id(self.ring, true).map_err(failure)
         }
     }

@@ -198,35 +198,25 @@ impl RunningApp {
         let _ = std::fs::remove_dir_all(&artifacts);
         std::fs::create_dir_all(&artifacts).unwrap();
 
-        let port = free_port();
-        // Two ports picked one after the other can be the same one, free again.
-        let native_port = std::iter::repeat_with(free_port).find(|p| *p != port).unwrap();
-        // The driver's and the app's output go to a file beside the screenshots, not to the
-        // test's own output: nothing left behind can hold the test run's pipe open.
-        let log = std::fs::File::create(artifacts.join("driver-and-app.log")).unwrap();
-        let mut cmd = Command::new(driver_bin);
-        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0);
-        ws.apply_env(&mut cmd);
-        let driver = DriverGroup(cmd.spawn().expect("start tauri-driver"));
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        // tauri-driver listens before WebKitWebDriver behind it does; on a busy machine the
-        // first session requests can find nothing to talk to yet.
-        let session = loop {
-            match Session::start(&format!("http://127.0.0.1:{port}"), app.to_str().unwrap()) {
-                Ok(s) => break s.screenshot_failures_to(artifacts.join("failure.png")),
-                Err(e) if started.elapsed() < Duration::from_secs(60) => {
-                    eprintln!("e2e {name}: no WebDriver session yet ({e}); trying again");
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-                Err(e) => panic!("no WebDriver session with the app within 60 s: {e}"),
+        // A start that never reaches the window (seen once in CI in many runs: the app went
+        // silent a moment after its services started) is tried once more; the first attempt's
+        // log and the app's process state stay beside the screenshots for whoever looks into it.
+        let (driver, session) = match start_session(ws, &driver_bin, &app, &artifacts, name) {
+            Ok(started) => started,
+            Err((driver, e)) => {
+                let state = app_states(&driver);
+                drop(driver);
+                let log = artifacts.join("driver-and-app.log");
+                let _ = std::fs::rename(&log, artifacts.join("driver-and-app.first-attempt.log"));
+                eprintln!(
+                    "e2e {name}: the app did not come up ({e}; app processes: {state}); starting it again"
+                );
+                start_session(ws, &driver_bin, &app, &artifacts, name).unwrap_or_else(|(driver, e)| {
+                    panic!(
+                        "no WebDriver session with the app, twice: {e}; app processes: {}",
+                        app_states(&driver)
+                    )
+                })
             }
         };
         let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -248,6 +238,76 @@ impl RunningApp {
         let path = self.artifacts.join(format!("{name}.png"));
         self.session.screenshot(&path).unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
     }
+}
+
+/// tauri-driver in its own process group on free ports, and a WebDriver session with the app
+/// through it. On failure the driver group comes back with the error, still running, so that the
+/// caller can look at the app before it is ended.
+fn start_session(
+    ws: &Workstation,
+    driver_bin: &Path,
+    app: &Path,
+    artifacts: &Path,
+    name: &str,
+) -> Result<(DriverGroup, Session), (DriverGroup, String)> {
+    let port = free_port();
+    // Two ports picked one after the other can be the same one, free again.
+    let native_port = std::iter::repeat_with(free_port).find(|p| *p != port).unwrap();
+    // The driver's and the app's output go to a file beside the screenshots, not to the
+    // test's own output: nothing left behind can hold the test run's pipe open.
+    let log = std::fs::File::create(artifacts.join("driver-and-app.log")).unwrap();
+    let mut cmd = Command::new(driver_bin);
+    cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .process_group(0);
+    ws.apply_env(&mut cmd);
+    let driver = DriverGroup(cmd.spawn().expect("start tauri-driver"));
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if started.elapsed() > Duration::from_secs(20) {
+            return Err((driver, format!("tauri-driver did not listen on {port}")));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // tauri-driver listens before WebKitWebDriver behind it does; on a busy machine the
+    // first session requests can find nothing to talk to yet.
+    loop {
+        match Session::start(&format!("http://127.0.0.1:{port}"), app.to_str().unwrap()) {
+            Ok(s) => return Ok((driver, s.screenshot_failures_to(artifacts.join("failure.png")))),
+            Err(e) if started.elapsed() < Duration::from_secs(60) => {
+                eprintln!("e2e {name}: no WebDriver session yet ({e}); trying again");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => return Err((driver, format!("no WebDriver session within 60 s: {e}"))),
+        }
+    }
+}
+
+/// The app processes of a driver group with their kernel state (R, S, D, T, Z…), e.g.
+/// "4711 S (sleeping)"; "none" when the app is gone.
+fn app_states(driver: &DriverGroup) -> String {
+    let group = driver.0.id().to_string();
+    let found: Vec<String> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // pid (comm) state ppid pgrp …; comm may hold spaces, so split after its ')'.
+            let (head, rest) = stat.rsplit_once(") ")?;
+            let fields: Vec<&str> = rest.split(' ').collect();
+            (head.ends_with("(venue-desk") && fields.get(2) == Some(&group.as_str())).then(|| {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                let state =
+                    status.lines().find_map(|l| l.strip_prefix("State:")).unwrap_or("?").trim().to_string();
+                format!("{pid} {state}")
+            })
+        })
+        .collect();
+    if found.is_empty() { "none".into() } else { found.join(", ") }
 }
 
 impl Drop for RunningApp {
