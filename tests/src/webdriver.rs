@@ -104,17 +104,47 @@ impl Session {
 
     pub fn click(&self, css: &str) -> Result<(), String> {
         let e = self.wait(css, Duration::from_secs(10))?;
+        let r = self.click_element(&e);
+        self.failed(r)
+    }
+
+    fn click_element(&self, e: &Element) -> Result<(), String> {
         // A toast or a closing dialog may cover the element for a moment; a person would wait.
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let r = self.call("POST", &format!("/element/{}/click", e.0), Some(json!({})));
-            match r {
+            match self.call("POST", &format!("/element/{}/click", e.0), Some(json!({}))) {
                 Err(msg) if msg.contains("intercepted") && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(200))
                 }
-                r => return self.failed(r.map(|_| ())),
+                r => return r.map(|_| ()),
             }
         }
+    }
+
+    /// Opens the drop-down `select` and picks `option` in it. A drop-down opened while its dialog
+    /// is still moving in can close again, or stay covered (seen about once in twenty runs); a
+    /// person would close it and open it again, and so does this, up to three times.
+    pub fn choose(&self, select: &str, option: &str) -> Result<(), String> {
+        let mut last = String::new();
+        for _ in 0..3 {
+            let open = self.find(option).and_then(|e| self.displayed(&e)).unwrap_or(false);
+            if !open {
+                self.click(select)?;
+            }
+            match self.wait_quietly(option, Duration::from_secs(3)) {
+                Ok(e) => match self.click_element(&e) {
+                    Ok(()) => return Ok(()),
+                    Err(m) => {
+                        last = m;
+                        // Close it, so that the next round opens it afresh.
+                        self.click(select)?;
+                    }
+                },
+                Err(m) => last = m,
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        self.failed(Err(format!("could not pick {option} in {select}: {last}")))
     }
 
     /// Replaces what the input holds with `text`, as a person would: select all, delete, type.

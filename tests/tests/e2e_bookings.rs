@@ -162,10 +162,9 @@ fn a_venue_manager_books_a_room_and_is_told_about_conflicts() {
 /// Opens the new-booking dialog and books `room` for the first seeded project's evaluation.
 fn book(s: &venue_desk_tests::webdriver::Session, room: &str, start: &str, end: &str) {
     s.click("[data-testid=booking-new]").unwrap();
-    s.click("[data-testid=booking-room]").unwrap();
-    s.click(&format!("[data-testid=booking-room-option-{room}]")).unwrap();
-    s.click("[data-testid=booking-project]").unwrap();
-    s.click("[data-testid=booking-project-option-E3101000001202611002]").unwrap();
+    s.choose("[data-testid=booking-room]", &format!("[data-testid=booking-room-option-{room}]")).unwrap();
+    s.choose("[data-testid=booking-project]", "[data-testid=booking-project-option-E3101000001202611002]")
+        .unwrap();
     s.click("[data-testid=booking-purpose-evaluation]").unwrap();
     s.fill("[data-testid=booking-start]", &format!("{start}{ENTER}")).unwrap();
     s.fill("[data-testid=booking-end]", &format!("{end}{ENTER}")).unwrap();
