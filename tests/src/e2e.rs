@@ -285,26 +285,30 @@ fn start_session(
     }
 }
 
-/// The app processes of a driver group with their kernel state (R, S, D, T, Z…), e.g.
-/// "4711 S (sleeping)"; "none" when the app is gone.
-fn app_states(driver: &DriverGroup) -> String {
-    let group = driver.0.id().to_string();
-    let found: Vec<String> = std::fs::read_dir("/proc")
+/// The process ids of every running `venue-desk` (the app under test, from any test).
+pub fn app_pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "venue-desk")
+        })
+        .collect()
+}
+
+/// The app processes of a driver group with their kernel state letter (R, S, D, T stopped,
+/// Z zombie), e.g. "4711 S"; "none" when the app is gone.
+fn app_states(driver: &DriverGroup) -> String {
+    let group = driver.0.id().to_string();
+    let found: Vec<String> = app_pids()
+        .into_iter()
         .filter_map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // pid (comm) state ppid pgrp …; comm may hold spaces, so split after its ')'.
-            let (head, rest) = stat.rsplit_once(") ")?;
-            let fields: Vec<&str> = rest.split(' ').collect();
-            (head.ends_with("(venue-desk") && fields.get(2) == Some(&group.as_str())).then(|| {
-                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-                let state =
-                    status.lines().find_map(|l| l.strip_prefix("State:")).unwrap_or("?").trim().to_string();
-                format!("{pid} {state}")
-            })
+            // pid (comm) state ppid pgrp …: the fields after the command name's ')'.
+            let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
+            (fields.get(2) == Some(&group.as_str())).then(|| format!("{pid} {}", fields[0]))
         })
         .collect();
     if found.is_empty() { "none".into() } else { found.join(", ") }

@@ -188,14 +188,11 @@ fn wait_for_restart_on(ws: &Workstation, venue: &str) -> u32 {
         std::thread::sleep(Duration::from_millis(200));
     }
     let marker = format!("VENUE_DESK_DATA_DIR={}", ws.data_dir().display());
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+    venue_desk_tests::e2e::app_pids()
+        .into_iter()
         .find(|pid| {
-            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            comm.trim() == "venue-desk" && env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes())
+            env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes())
         })
         .expect("the restarted app's process")
 }
